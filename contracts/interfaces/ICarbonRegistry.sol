@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {ICarbonRegistryTypes} from "./ICarbonRegistryTypes.sol";
+import {ICarbonRegistryErrors} from "./ICarbonRegistryErrors.sol";
+
+/// @title National carbon registry
+/// @notice Holds a country's mitigation programmes and the serial blocks of credits they issue. Every state-changing
+/// call carries a `requestRef` that the registry accepts once, ever, so a retried write never applies twice.
+/// @dev Accounts are organisation ids (`uint40`); the node's operator key (registrar role) acts on their behalf.
+interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
+    // ---------------------------------------------------------------- events
+
+    /// @notice A programme was registered and awaits authorisation.
+    event ProgrammeCreated(uint40 indexed programmeId, bytes32 indexed requestRef, ProgrammeInput programme);
+    /// @notice A programme was authorised and received the serial range `[serialStart, serialEnd]`.
+    event ProgrammeAuthorised(uint40 indexed programmeId, bytes32 indexed requestRef, uint64 serialStart, uint64 serialEnd);
+    /// @notice A programme was rejected (terminal).
+    event ProgrammeRejected(uint40 indexed programmeId, bytes32 indexed requestRef);
+    /// @notice Credits were issued, one new block per owner with a non-zero allocation.
+    /// @param totalIssued The programme's issued credits after this issuance.
+    event CreditsIssued(
+        uint40 indexed programmeId, bytes32 indexed requestRef, uint64 amount, uint64 totalIssued, IssuedBlock[] blocks
+    );
+    /// @notice Credits moved between accounts; `moves` lists the ranges in serial order.
+    event CreditsTransferred(
+        uint40 indexed programmeId,
+        uint40 indexed from,
+        uint40 indexed to,
+        bytes32 requestRef,
+        uint64 amount,
+        BlockMove[] moves
+    );
+    /// @notice Credits were retired into the Government's accounts; `credits` says how many and which ranges.
+    event CreditsRetired(
+        uint40 indexed programmeId,
+        uint40 indexed from,
+        uint40 indexed retirementId,
+        bytes32 requestRef,
+        RetirementInput details,
+        RetiredCredits credits
+    );
+    /// @notice A certifier certified a programme.
+    event ProgrammeCertified(uint40 indexed programmeId, uint40 indexed certifier, bytes32 requestRef);
+    /// @notice A certifier's certification of a programme was revoked.
+    event CertificationRevoked(uint40 indexed programmeId, uint40 indexed certifier, bytes32 requestRef);
+    /// @notice An account was frozen (organisation suspended).
+    event AccountFrozen(uint40 indexed account, bytes32 requestRef);
+    /// @notice An account was unfrozen (organisation reactivated).
+    event AccountUnfrozen(uint40 indexed account, bytes32 requestRef);
+    /// @notice Transfers and retirements were paused (`paused`) or resumed registry-wide.
+    event TransferPauseSet(bool paused, bytes32 requestRef);
+    /// @notice The Government organisation that receives retirements changed.
+    event GovernmentAccountSet(uint40 indexed account, bytes32 requestRef);
+
+    // ---------------------------------------------------------------- programme life cycle
+
+    /// @notice Registers a programme in stage AwaitingAuthorization.
+    /// @param programme The programme's data; see {ProgrammeInput}.
+    /// @param requestRef Unique reference of this write.
+    /// @return programmeId The new programme's id (a running counter from 1).
+    function createProgramme(ProgrammeInput calldata programme, bytes32 requestRef) external returns (uint40 programmeId);
+
+    /// @notice Authorises a programme: allocates its serial range from the country-wide counter and optionally issues.
+    /// @param programmeId The programme.
+    /// @param issueAmount Credits to issue at once (0 for none).
+    /// @param requestRef Unique reference of this write.
+    function authorise(uint40 programmeId, uint64 issueAmount, bytes32 requestRef) external;
+
+    /// @notice Rejects a programme awaiting authorisation (terminal).
+    /// @param programmeId The programme.
+    /// @param requestRef Unique reference of this write.
+    function reject(uint40 programmeId, bytes32 requestRef) external;
+
+    /// @notice Issues further credits of an authorised programme, split among its owners by share.
+    /// @dev Owner i receives floor(amount * share_i / 1e6); the remaining tonnes go one each to the owners with the
+    /// largest remainders (amount * share_i mod 1e6), ties to the earlier owner. No tonne is lost or created.
+    /// @param programmeId The programme.
+    /// @param amount Credits to issue; issued + amount must not exceed the estimate.
+    /// @param requestRef Unique reference of this write.
+    function issue(uint40 programmeId, uint64 amount, bytes32 requestRef) external;
+
+    /// @notice Records that `certifier` certifies a programme awaiting authorisation or authorised.
+    /// @param programmeId The programme.
+    /// @param certifier The certifier's organisation id; must not be frozen.
+    /// @param requestRef Unique reference of this write.
+    function certify(uint40 programmeId, uint40 certifier, bytes32 requestRef) external;
+
+    /// @notice Revokes `certifier`'s certification of a programme.
+    /// @param programmeId The programme.
+    /// @param certifier The certifier's organisation id.
+    /// @param requestRef Unique reference of this write.
+    function revokeCertification(uint40 programmeId, uint40 certifier, bytes32 requestRef) external;
+
+    // ---------------------------------------------------------------- credits
+
+    /// @notice Moves `amount` credits of a programme from `from` to `to`, lowest serials first.
+    /// @dev Whole blocks change holder in place; the last block is split when only part of it is needed.
+    /// @param programmeId The programme.
+    /// @param from The sending account; must not be frozen.
+    /// @param to The receiving account.
+    /// @param amount Credits to move.
+    /// @param requestRef Unique reference of this write.
+    function transfer(uint40 programmeId, uint40 from, uint40 to, uint64 amount, bytes32 requestRef) external;
+
+    /// @notice Retires `amount` credits held by `from` into the Government's international (cross-border) or local
+    /// account; an OMGE share of a cross-border retirement (rounded up) goes to the OMGE account.
+    /// @param programmeId The programme.
+    /// @param from The holder; must not be frozen.
+    /// @param amount Credits to retire, including the OMGE share.
+    /// @param details Type, receiving country and beneficiary, OMGE share.
+    /// @param requestRef Unique reference of this write.
+    /// @return retirementId The new retirement's id.
+    function retire(
+        uint40 programmeId,
+        uint40 from,
+        uint64 amount,
+        RetirementInput calldata details,
+        bytes32 requestRef
+    ) external returns (uint40 retirementId);
+
+    // ---------------------------------------------------------------- accounts and registry controls
+
+    /// @notice Freezes an account: it can no longer send, retire or certify.
+    /// @param account The organisation id.
+    /// @param requestRef Unique reference of this write.
+    function freezeAccount(uint40 account, bytes32 requestRef) external;
+
+    /// @notice Unfreezes a frozen account.
+    /// @param account The organisation id.
+    /// @param requestRef Unique reference of this write.
+    function unfreezeAccount(uint40 account, bytes32 requestRef) external;
+
+    /// @notice Pauses all transfers and retirements (pauser role).
+    /// @param requestRef Unique reference of this write.
+    function pauseTransfers(bytes32 requestRef) external;
+
+    /// @notice Resumes transfers and retirements (pauser role).
+    /// @param requestRef Unique reference of this write.
+    function unpauseTransfers(bytes32 requestRef) external;
+
+    /// @notice Sets the Government organisation whose accounts receive retirements (admin role).
+    /// @param account The Government's organisation id.
+    /// @param requestRef Unique reference of this write.
+    function setGovernmentAccount(uint40 account, bytes32 requestRef) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice The registry's country (ISO 3166-1 alpha-2).
+    function country() external view returns (bytes2);
+
+    /// @notice The Government organisation that receives retirements.
+    function governmentAccount() external view returns (uint40);
+
+    /// @notice Counters: programmes created, highest serial allocated country-wide, blocks and retirements created.
+    function totals()
+        external
+        view
+        returns (uint40 programmeCount, uint64 serialCounter, uint40 blockCount, uint40 retirementCount);
+
+    /// @notice A programme's full state.
+    function getProgramme(uint40 programmeId) external view returns (ProgrammeView memory);
+
+    /// @notice Credits of a programme held by an account.
+    function balanceOf(uint40 programmeId, uint40 account) external view returns (uint64);
+
+    /// @notice The blocks of a programme held by an account, in serial order.
+    function blocksOf(uint40 programmeId, uint40 account) external view returns (BlockView[] memory);
+
+    /// @notice A serial block by id.
+    function getBlock(uint40 blockId) external view returns (BlockView memory);
+
+    /// @notice A retirement by id.
+    function getRetirement(uint40 retirementId) external view returns (RetirementView memory);
+
+    /// @notice Whether an account is frozen.
+    function isFrozen(uint40 account) external view returns (bool);
+
+    /// @notice Whether a request reference was already applied.
+    function isRequestApplied(bytes32 requestRef) external view returns (bool);
+
+    /// @notice Whether `certifier` currently certifies the programme.
+    function isCertifiedBy(uint40 programmeId, uint40 certifier) external view returns (bool);
+
+    /// @notice Version of the implementation behind the proxy.
+    function version() external pure returns (string memory);
+}
