@@ -17,7 +17,8 @@ import {Apportionment} from "./libraries/Apportionment.sol";
 /// Serial model: authorisation reserves `[serialStart, serialEnd]` (size = credit estimate) from the country-wide
 /// counter. Issuance cuts consecutive blocks from `serialStart + creditIssued`. A holder's blocks of a programme form
 /// a linked list sorted by serial; transfers and retirements consume it from the lowest serial and split the last
-/// block. Invariant: per programme, creditIssued = sum of held balances + creditRetired, and no two blocks overlap.
+/// block by cutting its front. A block is therefore identified by its last serial, which never changes.
+/// Invariant: per programme, creditIssued = sum of held balances + creditRetired, and no two blocks overlap.
 contract CarbonRegistry is
     ICarbonRegistry,
     Initializable,
@@ -35,22 +36,24 @@ contract CarbonRegistry is
     uint256 public constant MAX_EXTERNAL_ID_BYTES = 64;
     uint16 private constant _BPS = 10_000;
 
-    /// @dev A holder's blocks of one programme. Layout: one slot (40 + 40 + 64 bits).
+    /// @dev A holder's blocks of one programme: ids (last serials) of the first and last block, and the total.
+    /// Layout: one slot (3 x 64 bits).
     struct Holding {
-        uint40 head;
-        uint40 tail;
+        uint64 head;
+        uint64 tail;
         uint64 balance;
     }
 
-    /// @dev A serial block `[start, end]`. Layout: one slot (64 + 64 + 40 + 40 + 40 + 8 = 256 bits).
-    /// `next` links the holder's list and is 0 for retired blocks; `holder` of a retired block is the Government.
+    /// @dev The serial block `[start, end]`, stored under its id `end`. Layout: one slot (64 + 64 + 40 + 40 + 8 + 40).
+    /// `next` is the id of the next block in the holder's list (0 at the end and for retired blocks); `holder` of a
+    /// retired block is the Government and `retirementId` names the retirement.
     struct Block {
         uint64 start;
-        uint64 end;
-        uint40 holder;
-        uint40 next;
+        uint64 next;
         uint40 programmeId;
+        uint40 holder;
         BlockState state;
+        uint40 retirementId;
     }
 
     /// @dev Layout: slot 0 = estimate, issued, retired (3 x 64) + stage, sector, scope (3 x 8) + country (16);
@@ -92,12 +95,10 @@ contract CarbonRegistry is
         uint40 governmentAccount;
         uint40 programmeCount;
         uint64 serialCounter;
-        uint40 blockCount;
         uint40 retirementCount;
         mapping(uint40 programmeId => Programme) programmes;
         mapping(bytes32 externalIdHash => uint40 programmeId) programmeByExternalId;
-        mapping(uint40 blockId => Block) blocks;
-        mapping(uint40 blockId => uint40 retirementId) blockRetirement;
+        mapping(uint64 blockEnd => Block) blocks;
         mapping(uint40 retirementId => Retirement) retirements;
         mapping(uint40 account => bool) frozen;
         mapping(bytes32 requestRef => bool) appliedRequests;
@@ -242,12 +243,12 @@ contract CarbonRegistry is
     {
         RegistryStorage storage $ = _registry();
         _useRequest($, requestRef);
-        Programme storage p = _programmeIn($, programmeId, ProgrammeStage.Authorised);
         if (to == 0) revert RegistryInvalidAccount(to);
         if (from == to) revert CreditsSelfTransfer(from);
         _requireNotFrozen($, from);
-        _requireBalance(p, programmeId, from, amount);
-        BlockMove[] memory moves = _take($, p.holdings[from], amount, to, BlockState.Held);
+        Programme storage p = $.programmes[programmeId];
+        _requireBalance($, p, programmeId, from, amount);
+        BlockMove[] memory moves = _take($, p.holdings[from], amount, to, BlockState.Held, 0);
         _link($, p.holdings[to], moves, amount);
         emit CreditsTransferred(programmeId, from, to, requestRef, amount, moves);
     }
@@ -262,10 +263,10 @@ contract CarbonRegistry is
     ) external onlyRole(REGISTRAR_ROLE) whenNotPaused returns (uint40 retirementId) {
         RegistryStorage storage $ = _registry();
         _useRequest($, requestRef);
-        Programme storage p = _programmeIn($, programmeId, ProgrammeStage.Authorised);
         _requireNotFrozen($, from);
         (BlockState state, uint64 omgeAmount) = _retirementTarget(details, amount);
-        _requireBalance(p, programmeId, from, amount);
+        Programme storage p = $.programmes[programmeId];
+        _requireBalance($, p, programmeId, from, amount);
 
         retirementId = ++$.retirementCount;
         RetiredCredits memory credits =
@@ -339,13 +340,9 @@ contract CarbonRegistry is
     }
 
     /// @inheritdoc ICarbonRegistry
-    function totals()
-        external
-        view
-        returns (uint40 programmeCount, uint64 serialCounter, uint40 blockCount, uint40 retirementCount)
-    {
+    function totals() external view returns (uint40 programmeCount, uint64 serialCounter, uint40 retirementCount) {
         RegistryStorage storage $ = _registry();
-        return ($.programmeCount, $.serialCounter, $.blockCount, $.retirementCount);
+        return ($.programmeCount, $.serialCounter, $.retirementCount);
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -380,9 +377,9 @@ contract CarbonRegistry is
         RegistryStorage storage $ = _registry();
         Holding storage holding = $.programmes[programmeId].holdings[account];
         uint256 count;
-        for (uint40 id = holding.head; id != 0; id = $.blocks[id].next) ++count;
+        for (uint64 id = holding.head; id != 0; id = $.blocks[id].next) ++count;
         views = new BlockView[](count);
-        uint40 cursor = holding.head;
+        uint64 cursor = holding.head;
         for (uint256 i = 0; i < count; ++i) {
             views[i] = _blockView($, cursor);
             cursor = $.blocks[cursor].next;
@@ -390,10 +387,10 @@ contract CarbonRegistry is
     }
 
     /// @inheritdoc ICarbonRegistry
-    function getBlock(uint40 blockId) external view returns (BlockView memory) {
+    function getBlock(uint64 blockEnd) external view returns (BlockView memory) {
         RegistryStorage storage $ = _registry();
-        if ($.blocks[blockId].state == BlockState.None) revert BlockNotFound(blockId);
-        return _blockView($, blockId);
+        if ($.blocks[blockEnd].state == BlockState.None) revert BlockNotFound(blockEnd);
+        return _blockView($, blockEnd);
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -465,10 +462,21 @@ contract CarbonRegistry is
         if ($.frozen[account]) revert RegistryAccountFrozen(account);
     }
 
-    function _requireBalance(Programme storage p, uint40 programmeId, uint40 holder, uint64 amount) private view {
+    /// @dev Only authorised programmes have credits, so a sufficient balance proves the stage; the stage is read
+    /// only to explain a refusal.
+    function _requireBalance(
+        RegistryStorage storage $,
+        Programme storage p,
+        uint40 programmeId,
+        uint40 holder,
+        uint64 amount
+    ) private view {
         if (amount == 0) revert CreditsInvalidAmount();
         uint64 balance = p.holdings[holder].balance;
-        if (balance < amount) revert CreditsInsufficientBalance(programmeId, holder, balance, amount);
+        if (balance < amount) {
+            _programmeIn($, programmeId, ProgrammeStage.Authorised);
+            revert CreditsInsufficientBalance(programmeId, holder, balance, amount);
+        }
     }
 
     function _validateProgramme(RegistryStorage storage $, ProgrammeInput calldata input) private view {
@@ -585,15 +593,20 @@ contract CarbonRegistry is
         uint64 start,
         uint64 size
     ) private returns (IssuedBlock memory) {
-        uint40 blockId = ++$.blockCount;
         uint64 end = start + size - 1;
-        $.blocks[blockId] =
-            Block({start: start, end: end, holder: owner, next: 0, programmeId: programmeId, state: BlockState.Held});
-        if (holding.tail == 0) holding.head = blockId;
-        else $.blocks[holding.tail].next = blockId;
-        holding.tail = blockId;
+        $.blocks[end] = Block({
+            start: start,
+            next: 0,
+            programmeId: programmeId,
+            holder: owner,
+            state: BlockState.Held,
+            retirementId: 0
+        });
+        if (holding.tail == 0) holding.head = end;
+        else $.blocks[holding.tail].next = end;
+        holding.tail = end;
         holding.balance += size;
-        return IssuedBlock({blockId: blockId, holder: owner, start: start, end: end});
+        return IssuedBlock({holder: owner, start: start, end: end});
     }
 
     /// @dev Detaches `amount` credits from the front of `holding` (lowest serials first), splitting the last block,
@@ -603,31 +616,33 @@ contract CarbonRegistry is
         Holding storage holding,
         uint64 amount,
         uint40 newHolder,
-        BlockState newState
+        BlockState newState,
+        uint40 retirementId
     ) private returns (BlockMove[] memory moves) {
         uint256 count;
         uint64 covered;
-        for (uint40 id = holding.head; covered < amount; id = $.blocks[id].next) {
-            covered += $.blocks[id].end - $.blocks[id].start + 1;
+        for (uint64 id = holding.head; covered < amount; id = $.blocks[id].next) {
+            covered += id - $.blocks[id].start + 1;
             ++count;
         }
         moves = new BlockMove[](count);
         uint64 remaining = amount;
-        uint40 cursor = holding.head;
+        uint64 cursor = holding.head;
         for (uint256 i = 0; i < count; ++i) {
             Block storage b = $.blocks[cursor];
             uint64 start = b.start;
-            uint64 size = b.end - start + 1;
+            uint64 size = cursor - start + 1;
             if (size <= remaining) {
-                moves[i] = BlockMove({sourceBlockId: cursor, blockId: cursor, start: start, end: b.end});
+                moves[i] = BlockMove({start: start, end: cursor, sourceEnd: cursor});
                 remaining -= size;
-                uint40 next = b.next;
+                uint64 next = b.next;
                 b.holder = newHolder;
                 b.state = newState;
                 b.next = 0;
+                b.retirementId = retirementId;
                 cursor = next;
             } else {
-                moves[i] = _splitFront($, cursor, remaining, newHolder, newState);
+                moves[i] = _splitFront($, cursor, remaining, newHolder, newState, retirementId);
                 remaining = 0;
             }
         }
@@ -636,48 +651,50 @@ contract CarbonRegistry is
         holding.balance -= amount;
     }
 
-    /// @dev Cuts the first `size` serials of block `blockId` into a new block for `newHolder` in `newState`; the
-    /// source block keeps the rest.
-    function _splitFront(RegistryStorage storage $, uint40 blockId, uint64 size, uint40 newHolder, BlockState newState)
-        private
-        returns (BlockMove memory)
-    {
-        Block storage source = $.blocks[blockId];
+    /// @dev Cuts the first `size` serials of block `blockEnd` into a new block for `newHolder` in `newState`; the
+    /// source block keeps the rest (and its id).
+    function _splitFront(
+        RegistryStorage storage $,
+        uint64 blockEnd,
+        uint64 size,
+        uint40 newHolder,
+        BlockState newState,
+        uint40 retirementId
+    ) private returns (BlockMove memory) {
+        Block storage source = $.blocks[blockEnd];
         uint64 start = source.start;
         uint64 splitEnd = start + size - 1;
-        uint40 newId = ++$.blockCount;
-        $.blocks[newId] = Block({
+        $.blocks[splitEnd] = Block({
             start: start,
-            end: splitEnd,
-            holder: newHolder,
             next: 0,
             programmeId: source.programmeId,
-            state: newState
+            holder: newHolder,
+            state: newState,
+            retirementId: retirementId
         });
         source.start = splitEnd + 1;
-        return BlockMove({sourceBlockId: blockId, blockId: newId, start: start, end: splitEnd});
+        return BlockMove({start: start, end: splitEnd, sourceEnd: blockEnd});
     }
 
     /// @dev Links moved blocks (ascending, disjoint from the holding) into `holding`, keeping it sorted by serial.
     function _link(RegistryStorage storage $, Holding storage holding, BlockMove[] memory moves, uint64 amount) private {
-        uint40 previous;
+        uint64 previous;
         for (uint256 i = 0; i < moves.length; ++i) {
-            uint40 id = moves[i].blockId;
-            uint64 start = moves[i].start;
-            uint40 tail = holding.tail;
+            uint64 id = moves[i].end;
+            uint64 tail = holding.tail;
             if (tail == 0) {
                 holding.head = id;
                 holding.tail = id;
-            } else if ($.blocks[tail].start < start) {
+            } else if (tail < id) {
                 $.blocks[tail].next = id;
                 holding.tail = id;
-            } else if (previous == 0 && $.blocks[holding.head].start > start) {
+            } else if (previous == 0 && holding.head > id) {
                 $.blocks[id].next = holding.head;
                 holding.head = id;
             } else {
-                uint40 cursor = previous == 0 ? holding.head : previous;
-                uint40 next = $.blocks[cursor].next;
-                while (next != 0 && $.blocks[next].start < start) {
+                uint64 cursor = previous == 0 ? holding.head : previous;
+                uint64 next = $.blocks[cursor].next;
+                while (next != 0 && next < id) {
                     cursor = next;
                     next = $.blocks[cursor].next;
                 }
@@ -690,7 +707,7 @@ contract CarbonRegistry is
     }
 
     /// @dev Moves `amount` credits into the Government's retired accounts: the first `amount - omgeAmount` into
-    /// `state`, the rest into the OMGE account, and records the retirement on every moved block.
+    /// `state`, the rest into the OMGE account, each block marked with the retirement.
     function _retireBlocks(
         RegistryStorage storage $,
         Holding storage holding,
@@ -703,32 +720,23 @@ contract CarbonRegistry is
         credits.amount = amount;
         credits.omgeAmount = omgeAmount;
         if (amount > omgeAmount) {
-            credits.moves = _take($, holding, amount - omgeAmount, credits.governmentAccount, state);
+            credits.moves = _take($, holding, amount - omgeAmount, credits.governmentAccount, state, retirementId);
         }
         if (omgeAmount != 0) {
             credits.omgeMoves =
-                _take($, holding, omgeAmount, credits.governmentAccount, BlockState.RetiredOmge);
-        }
-        _markRetired($, credits.moves, retirementId);
-        _markRetired($, credits.omgeMoves, retirementId);
-    }
-
-    function _markRetired(RegistryStorage storage $, BlockMove[] memory moves, uint40 retirementId) private {
-        for (uint256 i = 0; i < moves.length; ++i) {
-            $.blockRetirement[moves[i].blockId] = retirementId;
+                _take($, holding, omgeAmount, credits.governmentAccount, BlockState.RetiredOmge, retirementId);
         }
     }
 
-    function _blockView(RegistryStorage storage $, uint40 blockId) private view returns (BlockView memory) {
-        Block storage b = $.blocks[blockId];
+    function _blockView(RegistryStorage storage $, uint64 blockEnd) private view returns (BlockView memory) {
+        Block storage b = $.blocks[blockEnd];
         return BlockView({
-            blockId: blockId,
+            start: b.start,
+            end: blockEnd,
             programmeId: b.programmeId,
             holder: b.holder,
             state: b.state,
-            start: b.start,
-            end: b.end,
-            retirementId: $.blockRetirement[blockId]
+            retirementId: b.retirementId
         });
     }
 }

@@ -152,11 +152,8 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     /// @notice The Government organisation that receives retirements.
     function governmentAccount() external view returns (uint40);
 
-    /// @notice Counters: programmes created, highest serial allocated country-wide, blocks and retirements created.
-    function totals()
-        external
-        view
-        returns (uint40 programmeCount, uint64 serialCounter, uint40 blockCount, uint40 retirementCount);
+    /// @notice Counters: programmes created, highest serial allocated country-wide, retirements recorded.
+    function totals() external view returns (uint40 programmeCount, uint64 serialCounter, uint40 retirementCount);
 
     /// @notice A programme's full state.
     function getProgramme(uint40 programmeId) external view returns (ProgrammeView memory);
@@ -167,8 +164,8 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     /// @notice The blocks of a programme held by an account, in serial order.
     function blocksOf(uint40 programmeId, uint40 account) external view returns (BlockView[] memory);
 
-    /// @notice A serial block by id.
-    function getBlock(uint40 blockId) external view returns (BlockView memory);
+    /// @notice The serial block whose last serial is `blockEnd` (a block's id).
+    function getBlock(uint64 blockEnd) external view returns (BlockView memory);
 
     /// @notice A retirement by id.
     function getRetirement(uint40 retirementId) external view returns (RetirementView memory);

@@ -67,6 +67,6 @@ interface ICarbonRegistryErrors {
     error RetirementInvalidOmgeShare(uint16 omgeBps);
     /// @notice No retirement has this id.
     error RetirementNotFound(uint40 retirementId);
-    /// @notice No serial block has this id.
-    error BlockNotFound(uint40 blockId);
+    /// @notice No serial block ends at this serial.
+    error BlockNotFound(uint64 blockEnd);
 }

@@ -81,22 +81,21 @@ interface ICarbonRegistryTypes {
         uint16 omgeBps;
     }
 
-    /// @notice One serial block created by an issuance.
+    /// @notice One serial block `[start, end]` created by an issuance.
+    /// @dev A block is identified by its last serial `end`, which never changes: blocks are only cut from the front.
     struct IssuedBlock {
-        uint40 blockId;
         uint40 holder;
         uint64 start;
         uint64 end;
     }
 
-    /// @notice One range moved by a transfer or retirement.
-    /// @dev If `blockId == sourceBlockId` the whole source block moved in place. Otherwise the source block was
-    /// split: `[start, end]` became the new block `blockId` and the source block now starts at `end + 1`.
+    /// @notice One range `[start, end]` moved by a transfer or retirement, in serial order.
+    /// @dev If `end == sourceEnd` the whole source block moved in place. Otherwise the source block `sourceEnd` was
+    /// split: `[start, end]` is a new block (id `end`) and the source block now starts at `end + 1`.
     struct BlockMove {
-        uint40 sourceBlockId;
-        uint40 blockId;
         uint64 start;
         uint64 end;
+        uint64 sourceEnd;
     }
 
     /// @notice What a retirement moved.
@@ -134,14 +133,13 @@ interface ICarbonRegistryTypes {
         uint40[] certifiers;
     }
 
-    /// @notice Read model of a serial block.
+    /// @notice Read model of a serial block; `end` is its id.
     struct BlockView {
-        uint40 blockId;
+        uint64 start;
+        uint64 end;
         uint40 programmeId;
         uint40 holder;
         BlockState state;
-        uint64 start;
-        uint64 end;
         uint40 retirementId;
     }
 

@@ -1,0 +1,82 @@
+"""Typed access to the deployed registry contract: one method per contract function.
+
+Write methods take the request reference last and return the transaction receipt; ``events`` decodes the
+registry's events from a receipt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import EventData, TxReceipt
+
+from node.chain.client import ChainClient
+from node.chain.types import ProgrammeInput, RetirementInput
+
+
+class Registry:
+    """The registry contract behind its proxy, driven by one ``ChainClient``."""
+
+    def __init__(self, client: ChainClient, address: str, abi: list[dict[str, Any]]) -> None:
+        self.client = client
+        self.contract: Contract = client.contract(address, abi)
+        client.use_error_abis([abi])
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    # ------------------------------------------------------------------ writes
+
+    def create_programme(self, programme: ProgrammeInput, ref: bytes) -> TxReceipt:
+        return self._transact("createProgramme", programme.as_abi(), ref)
+
+    def authorise(self, programme_id: int, issue_amount: int, ref: bytes) -> TxReceipt:
+        return self._transact("authorise", programme_id, issue_amount, ref)
+
+    def reject(self, programme_id: int, ref: bytes) -> TxReceipt:
+        return self._transact("reject", programme_id, ref)
+
+    def issue(self, programme_id: int, amount: int, ref: bytes) -> TxReceipt:
+        return self._transact("issue", programme_id, amount, ref)
+
+    def certify(self, programme_id: int, certifier: int, ref: bytes) -> TxReceipt:
+        return self._transact("certify", programme_id, certifier, ref)
+
+    def revoke_certification(self, programme_id: int, certifier: int, ref: bytes) -> TxReceipt:
+        return self._transact("revokeCertification", programme_id, certifier, ref)
+
+    def transfer(self, programme_id: int, sender: int, receiver: int, amount: int, ref: bytes) -> TxReceipt:
+        return self._transact("transfer", programme_id, sender, receiver, amount, ref)
+
+    def retire(self, programme_id: int, holder: int, amount: int, details: RetirementInput, ref: bytes) -> TxReceipt:
+        return self._transact("retire", programme_id, holder, amount, details.as_abi(), ref)
+
+    def freeze(self, account: int, ref: bytes) -> TxReceipt:
+        return self._transact("freezeAccount", account, ref)
+
+    def unfreeze(self, account: int, ref: bytes) -> TxReceipt:
+        return self._transact("unfreezeAccount", account, ref)
+
+    def pause_transfers(self, ref: bytes) -> TxReceipt:
+        return self._transact("pauseTransfers", ref)
+
+    def unpause_transfers(self, ref: bytes) -> TxReceipt:
+        return self._transact("unpauseTransfers", ref)
+
+    def set_government_account(self, account: int, ref: bytes) -> TxReceipt:
+        return self._transact("setGovernmentAccount", account, ref)
+
+    # ------------------------------------------------------------------ reads
+
+    def view(self, function: str, *args: Any) -> Any:
+        return self.client.call(self.contract, function, *args)
+
+    def events(self, receipt: TxReceipt, name: str) -> list[EventData]:
+        """The registry's ``name`` events in ``receipt``, decoded."""
+        return list(self.contract.events[name]().process_receipt(receipt, errors=DISCARD))
+
+    def _transact(self, function: str, *args: Any) -> TxReceipt:
+        return self.client.transact(self.contract, function, *args)

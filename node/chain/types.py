@@ -1,0 +1,102 @@
+"""Python mirrors of the registry contract's enums and input structs (contracts/interfaces/ICarbonRegistryTypes.sol)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+PPM = 1_000_000
+"""Ownership shares are parts per million; a programme's shares sum to this."""
+
+
+class ProgrammeStage(IntEnum):
+    NONE = 0
+    AWAITING_AUTHORIZATION = 1
+    AUTHORISED = 2
+    REJECTED = 3
+
+
+class Sector(IntEnum):
+    ENERGY = 0
+    HEALTH = 1
+    EDUCATION = 2
+    TRANSPORT = 3
+    MANUFACTURING = 4
+    HOSPITALITY = 5
+    FORESTRY = 6
+    WASTE = 7
+    AGRICULTURE = 8
+    OTHER = 9
+
+
+class RetirementType(IntEnum):
+    CROSS_BORDER = 0
+    LEGAL_ACTION = 1
+    OTHER = 2
+
+
+class BlockState(IntEnum):
+    NONE = 0
+    HELD = 1
+    RETIRED_INTERNATIONAL = 2
+    RETIRED_LOCAL = 3
+    RETIRED_OMGE = 4
+
+
+def country_bytes(code: str) -> bytes:
+    """ISO alpha-2 code as the contract's ``bytes2`` (empty string: zero)."""
+    return code.encode("ascii").ljust(2, b"\0") if code else b"\0\0"
+
+
+def unit_bytes(unit: str) -> bytes:
+    """Credit unit as the contract's left-aligned, zero-padded ``bytes8``."""
+    return unit.encode("ascii").ljust(8, b"\0")
+
+
+def unit_text(raw: bytes) -> str:
+    return raw.rstrip(b"\0").decode("ascii")
+
+
+@dataclass(frozen=True)
+class ProgrammeInput:
+    """Arguments of ``createProgramme``; see the Solidity struct for each field's rule."""
+
+    external_id: str
+    sector: Sector
+    sectoral_scope: int
+    country: str
+    credit_unit: str
+    start_time: int
+    end_time: int
+    credit_estimate: int
+    owners: Sequence[int]
+    shares_ppm: Sequence[int]
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (
+            self.external_id,
+            int(self.sector),
+            self.sectoral_scope,
+            country_bytes(self.country),
+            unit_bytes(self.credit_unit),
+            self.start_time,
+            self.end_time,
+            self.credit_estimate,
+            list(self.owners),
+            list(self.shares_ppm),
+        )
+
+
+@dataclass(frozen=True)
+class RetirementInput:
+    """Arguments of ``retire``: type, receiving country and beneficiary (cross-border), OMGE share in bps."""
+
+    retirement_type: RetirementType
+    country: str = ""
+    beneficiary: str = ""
+    omge_bps: int = 0
+
+    def as_abi(self) -> tuple[Any, ...]:
+        return (int(self.retirement_type), country_bytes(self.country), self.beneficiary, self.omge_bps)

@@ -1,0 +1,91 @@
+"""Node configuration: environment variables and an optional ``.env`` file (pydantic-settings).
+
+Every setting has a default that works on a fresh machine: with no ``DATABASE_URL`` the node runs an
+embedded PostgreSQL, with no ``CHAIN_RPC_URL`` a local Anvil, both under ``REGISTRY_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+"""Anvil's first well-known development key; used only when the node runs its own local Anvil."""
+
+
+class Settings(BaseSettings):
+    """All configuration of a registry node. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    registry_data_dir: Path = Path(".registry")
+    """Data directory: embedded PostgreSQL cluster, Anvil state, deployment manifests, secrets."""
+
+    database_url: str | None = None
+    """SQLAlchemy URL of PostgreSQL (``postgresql+psycopg://...``). Unset: an embedded server in the data dir."""
+
+    chain_rpc_url: str | None = None
+    """JSON-RPC endpoint of the EVM chain. Unset: a local Anvil whose state persists in the data dir."""
+
+    anvil_port: int = 8545
+    """Port of the local Anvil (only when ``CHAIN_RPC_URL`` is unset)."""
+
+    registry_operator_key: SecretStr | None = None
+    """Private key of the node's operator (registrar role). Required with ``CHAIN_RPC_URL``; the local Anvil's
+    development key otherwise."""
+
+    registry_admin_address: str | None = None
+    """Governance account granted the admin role (upgrades, role grants) at deployment. Default: the operator."""
+
+    registry_pauser_address: str | None = None
+    """Account granted the pauser role at deployment. Default: the operator."""
+
+    registry_country: str = "NG"
+    """ISO 3166-1 alpha-2 code of the registry's country."""
+
+    registry_government_account: int = Field(default=1, ge=1)
+    """Organisation id of the Government, which receives retirements."""
+
+    registry_credit_unit: str = "ITMO"
+    """Credit unit shown in serial numbers."""
+
+    chain_receipt_timeout: float = 30.0
+    """Seconds to wait for a transaction receipt before giving up."""
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    @field_validator("registry_country")
+    @classmethod
+    def _country_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError("must be an ISO 3166-1 alpha-2 code such as NG or KE")
+        return value
+
+    @field_validator("registry_credit_unit")
+    @classmethod
+    def _credit_unit(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z0-9]{1,8}", value):
+            raise ValueError("must be 1-8 upper-case letters or digits")
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        return self.registry_data_dir.resolve()
+
+    def operator_key(self) -> str:
+        """The operator's private key; the Anvil development key only for a node-managed local chain."""
+        if self.registry_operator_key is not None:
+            return self.registry_operator_key.get_secret_value()
+        if self.chain_rpc_url is None:
+            return ANVIL_DEV_KEY
+        raise ValueError("REGISTRY_OPERATOR_KEY is required when CHAIN_RPC_URL points at an external chain")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,39 @@
+"""Domain errors: the one exception family services raise; the API renders each as RFC 9457 problem JSON.
+
+Each class has a stable ``type_slug`` (the problem ``type`` URI ends with it) and an HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class RegistryError(Exception):
+    """Base of every error the node reports to a client."""
+
+    status_code: ClassVar[int] = 500
+    type_slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class NotFound(RegistryError):
+    status_code = 404
+    type_slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(RegistryError):
+    status_code = 409
+    type_slug = "conflict"
+    title = "Conflict"
+
+
+class ServiceUnavailable(RegistryError):
+    status_code = 503
+    type_slug = "service-unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,123 @@
+"""Shared fixtures: one compiled build, one Anvil and one deployed registry per test session.
+
+Each contract test runs between ``evm_snapshot`` and ``evm_revert``, so tests see a fresh registry without
+paying for a new deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from node.chain.client import ChainClient, new_request_ref
+from node.chain.compiler import Artifact, compile_contracts
+from node.chain.deployment import Deployment, deploy_registry
+from node.chain.registry import Registry
+from node.chain.types import PPM, ProgrammeInput, Sector
+from node.config import ANVIL_DEV_KEY
+from node.runtime.anvil import AnvilProcess, free_port
+
+STRANGER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+"""Anvil's second development key: holds no registry role."""
+
+COUNTRY = "NG"
+GOVERNMENT = 1
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> dict[str, Artifact]:
+    return compile_contracts()
+
+
+@pytest.fixture(scope="session")
+def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
+    with AnvilProcess(port=free_port(), home=tmp_path_factory.mktemp("anvil-home")) as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def lock_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("locks")
+
+
+@pytest.fixture(scope="session")
+def client(anvil: AnvilProcess, lock_dir: Path) -> ChainClient:
+    return ChainClient(anvil.url, ANVIL_DEV_KEY, lock_dir=lock_dir)
+
+
+@pytest.fixture(scope="session")
+def deployment(client: ChainClient, artifacts: dict[str, Artifact]) -> Deployment:
+    return deploy_registry(client, artifacts, country=COUNTRY, government_account=GOVERNMENT)
+
+
+@pytest.fixture
+def chain_snapshot(client: ChainClient) -> Iterator[None]:
+    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    yield
+    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def registry(
+    client: ChainClient, deployment: Deployment, artifacts: dict[str, Artifact], chain_snapshot: None
+) -> Registry:
+    return Registry(client, deployment.registry, artifacts["CarbonRegistry"].abi)
+
+
+@pytest.fixture
+def stranger(anvil: AnvilProcess, lock_dir: Path, deployment: Deployment, artifacts: dict[str, Artifact]) -> Registry:
+    """The registry as seen by an account without any role."""
+    return Registry(
+        ChainClient(anvil.url, STRANGER_KEY, lock_dir=lock_dir), deployment.registry, artifacts["CarbonRegistry"].abi
+    )
+
+
+def ref() -> bytes:
+    return new_request_ref()
+
+
+def programme_input(
+    *,
+    external_id: str = "EXT-1",
+    owners: tuple[int, ...] = (10,),
+    shares: tuple[int, ...] | None = None,
+    estimate: int = 1000,
+    sector: Sector = Sector.ENERGY,
+    scope: int = 1,
+    country: str = COUNTRY,
+    start_time: int = 1_672_531_200,  # 2023-01-01
+    end_time: int = 1_767_225_600,  # 2026-01-01
+) -> ProgrammeInput:
+    if shares is None:
+        base = PPM // len(owners)
+        shares = tuple([base] * (len(owners) - 1) + [PPM - base * (len(owners) - 1)])
+    return ProgrammeInput(
+        external_id=external_id,
+        sector=sector,
+        sectoral_scope=scope,
+        country=country,
+        credit_unit="ITMO",
+        start_time=start_time,
+        end_time=end_time,
+        credit_estimate=estimate,
+        owners=owners,
+        shares_ppm=shares,
+    )
+
+
+_external_ids = iter(range(1, 10**9))
+
+
+def create_programme(registry: Registry, **kwargs: object) -> int:
+    """Creates a programme (unique external id unless given) and returns its id."""
+    kwargs.setdefault("external_id", f"EXT-{next(_external_ids)}")
+    receipt = registry.create_programme(programme_input(**kwargs), ref())  # type: ignore[arg-type]
+    return int(registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+
+
+def authorised_programme(registry: Registry, issue: int = 0, **kwargs: object) -> int:
+    programme_id = create_programme(registry, **kwargs)
+    registry.authorise(programme_id, issue, ref())
+    return programme_id
