@@ -1,0 +1,37 @@
+# The two set-up commands of the README: `make up` runs the node, `make test` runs the tests.
+# Both install what they need on first use: a virtualenv in .venv and the pinned npm packages.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: up test lint types compile bench-gas deps
+
+up: deps
+	$(BIN)/registry up
+
+test: deps
+	$(BIN)/python -m pytest
+
+lint: deps
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+types: deps
+	$(BIN)/mypy node api bench
+
+compile: deps
+	$(BIN)/registry compile
+
+bench-gas: deps
+	$(BIN)/python -m bench.gas
+
+deps: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@

@@ -1,0 +1,17 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import health, problems
+from node.context import NodeContext
+
+
+def create_app(context: NodeContext) -> FastAPI:
+    """Builds the API bound to a running node (database, chain client, deployment)."""
+    app = FastAPI(title="National Carbon Registry", version="0.1.0")
+    app.state.context = context
+    problems.install(app)
+    app.include_router(health.router)
+    return app

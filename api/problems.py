@@ -1,0 +1,67 @@
+"""RFC 9457 problem details: every error the API returns is ``application/problem+json``.
+
+``type`` is a relative URI ``/problems/<slug>`` with a stable slug per problem; the extension member
+``error`` names the domain error class, and reverts add the contract's error ``arguments``.
+Unknown exceptions become a 500 problem with a request id that is logged, never the exception text.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from node.chain.errors import ContractRevert
+from node.errors import RegistryError
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("registry.api")
+
+
+def problem(status: int, slug: str, title: str, detail: str, instance: str, **extensions: Any) -> JSONResponse:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail, "instance": instance}
+    return JSONResponse(body | extensions, status_code=status, media_type=PROBLEM_JSON)
+
+
+async def _registry_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RegistryError)
+    slug = exc.problem_type if isinstance(exc, ContractRevert) else exc.type_slug
+    return problem(
+        exc.status_code, slug, exc.title, exc.detail, request.url.path, error=type(exc).__name__, **exc.extensions
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+    ]
+    return problem(422, "validation-error", "Invalid request", "The request failed validation.", request.url.path,
+                   errors=errors)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}.get(
+        exc.status_code, f"http-{exc.status_code}"
+    )
+    return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    request_id = uuid.uuid4().hex
+    logger.exception("unhandled error, request_id=%s", request_id, exc_info=exc)
+    return problem(500, "internal-error", "Internal error", "An unexpected error occurred; quote the request id.",
+                   request.url.path, request_id=request_id)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RegistryError, _registry_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

