@@ -1,0 +1,317 @@
+"""Hypothesis stateful test: random authorise/issue/transfer/retire/freeze/unfreeze/pause sequences over several
+programmes and accounts, with the ledger's invariants checked against the contract after every step.
+
+A Python model predicts each call's outcome (success, or which custom error); the contract must agree.
+Profiles: default (derandomized, CI-sized, no shrinking), ``HYPOTHESIS_PROFILE=soak`` for long runs and
+``HYPOTHESIS_PROFILE=debug`` to shrink a failure to a minimal sequence (slow: every replay drives the chain).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import requests
+from eth_abi import decode
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from node.chain.errors import ContractRevert
+from node.chain.registry import Registry
+from node.chain.types import PPM, RetirementInput, RetirementType
+from tests.conftest import GOVERNMENT, programme_input, ref
+
+_HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
+_NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]  # shrinking a chain run can take minutes
+settings.register_profile(
+    "default", max_examples=50, stateful_step_count=30, deadline=None, derandomize=True,
+    suppress_health_check=_HEALTH, phases=_NO_SHRINK,
+)  # fmt: skip
+settings.register_profile(
+    "soak", max_examples=300, stateful_step_count=60, deadline=None, suppress_health_check=_HEALTH,
+    phases=_NO_SHRINK,
+)  # fmt: skip
+settings.register_profile("debug", max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=_HEALTH)
+
+ACCOUNTS = (10, 11, 12, 13, 14)
+MAX_PROGRAMMES = 3
+Range = tuple[int, int]
+
+
+class BatchReader:
+    """Reads many view calls in one JSON-RPC batch: the invariants read dozens of values per step."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.url = registry.client.rpc_url
+        self.session = requests.Session()
+
+    def read(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        contract = self.registry.contract
+        payload = []
+        outputs = []
+        for i, (name, args) in enumerate(calls):
+            data = contract.encode_abi(name, args=list(args))
+            payload.append({"jsonrpc": "2.0", "id": i, "method": "eth_call",
+                            "params": [{"to": contract.address, "data": data}, "latest"]})
+            fn = contract.get_function_by_name(name)
+            outputs.append([_abi_type(o) for o in fn.abi["outputs"]])
+        answers = sorted(self.session.post(self.url, json=payload, timeout=30).json(), key=lambda a: a["id"])
+        results = []
+        for answer, types in zip(answers, outputs, strict=True):
+            assert "result" in answer, answer
+            values = decode(types, bytes.fromhex(answer["result"][2:]))
+            results.append(values[0] if len(values) == 1 else values)
+        return results
+
+
+def _abi_type(item: dict[str, Any]) -> str:
+    kind: str = item["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[5:]
+    return kind
+
+
+def _expect(error: str | None, call: Any, on_success: Any = None) -> Any:
+    """Runs ``call``; asserts it reverts with ``error`` (or succeeds when ``error`` is None)."""
+    if error is None:
+        result = call()
+        if on_success is not None:
+            on_success()
+        return result
+    try:
+        call()
+    except ContractRevert as exc:
+        assert exc.error_name == error, f"expected {error}, got {exc.error_name}: {exc.detail}"
+        return None
+    raise AssertionError(f"expected revert {error}, but the call succeeded")
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    registry: Registry
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot = self.registry.client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        self.reader = BatchReader(self.registry)
+        self.estimates: dict[int, int] = {}
+        self.issued: dict[int, int] = {}
+        self.retired: dict[int, int] = {}
+        self.held: dict[tuple[int, int], int] = {}
+        self.retired_ends: dict[int, list[int]] = {}
+        self.frozen: set[int] = set()
+        self.paused = False
+        self.used_refs: list[bytes] = []
+        self.balances_before: dict[tuple[int, int], int] = {}
+        self.pending_ref = b""
+
+    def teardown(self) -> None:
+        self.registry.client.w3.provider.make_request("evm_revert", [self.snapshot])  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _ref(self) -> bytes:
+        """A fresh reference, remembered as used once its call succeeds (a reverted call applies nothing)."""
+        self.pending_ref = ref()
+        return self.pending_ref
+
+    def _succeeded(self) -> None:
+        self.used_refs.append(self.pending_ref)
+
+    def _held(self, pid: int, account: int) -> int:
+        return self.held.get((pid, account), 0)
+
+    def _remember_balances(self) -> None:
+        self.balances_before = dict(self.held)
+
+    # ------------------------------------------------------------------ rules
+
+    @precondition(lambda self: len(self.estimates) < MAX_PROGRAMMES)
+    @rule(
+        owners=st.lists(st.sampled_from(ACCOUNTS), min_size=1, max_size=4, unique=True),
+        weights=st.lists(st.integers(1, 1000), min_size=4, max_size=4),
+        estimate=st.integers(1, 400),
+        issue_fraction=st.floats(0, 1),
+    )
+    def create_and_authorise(self, owners: list[int], weights: list[int], estimate: int,
+                             issue_fraction: float) -> None:
+        self._remember_balances()
+        total = sum(weights[: len(owners)])
+        shares = [w * PPM // total for w in weights[: len(owners)]]
+        shares[0] += PPM - sum(shares)
+        receipt = self.registry.create_programme(
+            programme_input(external_id=f"P{len(self.estimates)}", owners=tuple(owners), shares=tuple(shares),
+                            estimate=estimate), self._ref())
+        self._succeeded()
+        pid = int(self.registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+        amount = int(estimate * issue_fraction)
+        receipt = self.registry.authorise(pid, amount, self._ref())
+        self._succeeded()
+        self.estimates[pid], self.issued[pid], self.retired[pid] = estimate, 0, 0
+        self.retired_ends[pid] = []
+        self._apply_issue(pid, receipt)
+
+    def _apply_issue(self, pid: int, receipt: Any) -> None:
+        for event in self.registry.events(receipt, "CreditsIssued"):
+            for block in event["args"]["blocks"]:
+                key = (pid, block["holder"])
+                self.held[key] = self._held(*key) + block["end"] - block["start"] + 1
+            self.issued[pid] = event["args"]["totalIssued"]
+
+    @precondition(lambda self: self.estimates)
+    @rule(data=st.data(), amount=st.integers(0, 150))
+    def issue(self, data: st.DataObject, amount: int) -> None:
+        self._remember_balances()
+        pid = data.draw(st.sampled_from(sorted(self.estimates)))
+        error = None
+        if amount == 0:
+            error = "CreditsInvalidAmount"
+        elif self.issued[pid] + amount > self.estimates[pid]:
+            error = "ProgrammeEstimateExceeded"
+        receipt = _expect(error, lambda: self.registry.issue(pid, amount, self._ref()), self._succeeded)
+        if receipt is not None:
+            self._apply_issue(pid, receipt)
+
+    @precondition(lambda self: self.estimates)
+    @rule(data=st.data(), sender=st.sampled_from(ACCOUNTS), receiver=st.sampled_from(ACCOUNTS),
+          amount=st.integers(0, 120))
+    def transfer(self, data: st.DataObject, sender: int, receiver: int, amount: int) -> None:
+        self._remember_balances()
+        pid = data.draw(st.sampled_from(sorted(self.estimates)))
+        before = self.reader.read([("blocksOf", (pid, sender))])[0]
+        error = None
+        if self.paused:
+            error = "EnforcedPause"
+        elif sender == receiver:
+            error = "CreditsSelfTransfer"
+        elif sender in self.frozen:
+            error = "RegistryAccountFrozen"
+        elif amount == 0:
+            error = "CreditsInvalidAmount"
+        elif amount > self._held(pid, sender):
+            error = "CreditsInsufficientBalance"
+        receipt = _expect(error, lambda: self.registry.transfer(pid, sender, receiver, amount, self._ref()),
+                          self._succeeded)
+        if receipt is None:
+            return
+        moves = self.registry.events(receipt, "CreditsTransferred")[0]["args"]["moves"]
+        assert [m["start"] for m in moves] == [b[0] for b in before[: len(moves)]], "lowest serials go first"
+        assert sum(m["end"] - m["start"] + 1 for m in moves) == amount
+        self.held[(pid, sender)] -= amount
+        self.held[(pid, receiver)] = self._held(pid, receiver) + amount
+
+    @precondition(lambda self: self.estimates)
+    @rule(data=st.data(), holder=st.sampled_from(ACCOUNTS), amount=st.integers(0, 120),
+          kind=st.sampled_from(RetirementType), omge_bps=st.sampled_from([0, 100, 200, 5000]))
+    def retire(self, data: st.DataObject, holder: int, amount: int, kind: RetirementType, omge_bps: int) -> None:
+        self._remember_balances()
+        pid = data.draw(st.sampled_from(sorted(self.estimates)))
+        cross = kind == RetirementType.CROSS_BORDER
+        details = RetirementInput(kind, "CH", "Buyer", omge_bps) if cross else RetirementInput(kind)
+        error = None
+        if self.paused:
+            error = "EnforcedPause"
+        elif holder in self.frozen:
+            error = "RegistryAccountFrozen"
+        elif amount == 0:
+            error = "CreditsInvalidAmount"
+        elif amount > self._held(pid, holder):
+            error = "CreditsInsufficientBalance"
+        receipt = _expect(error, lambda: self.registry.retire(pid, holder, amount, details, self._ref()),
+                          self._succeeded)
+        if receipt is None:
+            return
+        credits = self.registry.events(receipt, "CreditsRetired")[0]["args"]["credits"]
+        assert credits["omgeAmount"] == (-(-amount * omge_bps // 10_000) if cross else 0)
+        for move in [*credits["moves"], *credits["omgeMoves"]]:
+            self.retired_ends[pid].append(move["end"])
+        self.held[(pid, holder)] -= amount
+        self.retired[pid] += amount
+
+    @rule(account=st.sampled_from(ACCOUNTS))
+    def freeze(self, account: int) -> None:
+        self._remember_balances()
+        error = "RegistryAccountFrozen" if account in self.frozen else None
+        if _expect(error, lambda: self.registry.freeze(account, self._ref()), self._succeeded) is not None:
+            self.frozen.add(account)
+
+    @rule(account=st.sampled_from(ACCOUNTS))
+    def unfreeze(self, account: int) -> None:
+        self._remember_balances()
+        error = None if account in self.frozen else "RegistryAccountNotFrozen"
+        if _expect(error, lambda: self.registry.unfreeze(account, self._ref()), self._succeeded) is not None:
+            self.frozen.discard(account)
+
+    @rule()
+    def toggle_pause(self) -> None:
+        self._remember_balances()
+        if self.paused:
+            self.registry.unpause_transfers(self._ref())
+        else:
+            self.registry.pause_transfers(self._ref())
+        self._succeeded()
+        self.paused = not self.paused
+
+    @precondition(lambda self: self.used_refs and self.estimates)
+    @rule(data=st.data())
+    def replay_used_reference(self, data: st.DataObject) -> None:
+        self._remember_balances()
+        request = data.draw(st.sampled_from(self.used_refs))
+        pid = data.draw(st.sampled_from(sorted(self.estimates)))
+        call = data.draw(st.sampled_from([
+            lambda: self.registry.issue(pid, 1, request),
+            lambda: self.registry.transfer(pid, ACCOUNTS[0], ACCOUNTS[1], 1, request),
+            lambda: self.registry.freeze(ACCOUNTS[2], request),
+        ]))  # fmt: skip
+        _expect("RegistryRequestAlreadyApplied", call)
+
+    # ------------------------------------------------------------------ invariants
+
+    @invariant()
+    def ledger_is_consistent(self) -> None:
+        pids = sorted(self.estimates)
+        calls: list[tuple[str, tuple[Any, ...]]] = []
+        for pid in pids:
+            calls.append(("getProgramme", (pid,)))
+            for account in ACCOUNTS:
+                calls += [("balanceOf", (pid, account)), ("blocksOf", (pid, account))]
+            calls += [("getBlock", (end,)) for end in self.retired_ends[pid]]
+        calls += [("isFrozen", (a,)) for a in ACCOUNTS]
+        results = iter(self.reader.read(calls))
+        for pid in pids:
+            view = next(results)
+            issued, retired, serial_start = view[10], view[11], view[12]
+            assert (issued, retired) == (self.issued[pid], self.retired[pid])
+            ranges: list[Range] = []
+            held_total = 0
+            for account in ACCOUNTS:
+                balance, held_blocks = next(results), next(results)
+                sizes = [b[1] - b[0] + 1 for b in held_blocks]
+                assert balance == sum(sizes), "an account's balance is the sum of its blocks"
+                assert balance == self._held(pid, account)
+                assert [b[0] for b in held_blocks] == sorted(b[0] for b in held_blocks), "blocks kept in serial order"
+                assert all(b[3] == account and b[4] == 1 for b in held_blocks)
+                ranges += [(b[0], b[1]) for b in held_blocks]
+                held_total += balance
+                if account in self.frozen:
+                    assert balance >= self.balances_before.get((pid, account), 0), "a frozen account lost credits"
+            retired_blocks = [next(results) for _ in self.retired_ends[pid]]
+            assert all(b[4] in (2, 3, 4) and b[3] == GOVERNMENT for b in retired_blocks)
+            assert sum(b[1] - b[0] + 1 for b in retired_blocks) == retired
+            ranges += [(b[0], b[1]) for b in retired_blocks]
+            assert issued == held_total + retired, "issued = held + retired"
+            ranges.sort()
+            for (_, end), (start, _) in zip(ranges, ranges[1:], strict=False):
+                assert end < start, "blocks never overlap"
+            covered = sum(e - s + 1 for s, e in ranges)
+            assert covered == issued, "every issued tonne is in exactly one block"
+            if ranges:
+                assert (ranges[0][0], ranges[-1][1]) == (serial_start, serial_start + issued - 1)
+        assert {a for a in ACCOUNTS if next(results)} == self.frozen
+
+
+def test_ledger_invariants_hold_under_random_operations(registry: Registry) -> None:
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+    RegistryMachine.registry = registry
+    run_state_machine_as_test(RegistryMachine, settings=settings())
