@@ -239,10 +239,10 @@ contract CarbonRegistry is
     function transfer(uint40 programmeId, uint40 from, uint40 to, uint64 amount, bytes32 requestRef)
         external
         onlyRole(REGISTRAR_ROLE)
-        whenNotPaused
     {
         RegistryStorage storage $ = _registry();
         _useRequest($, requestRef);
+        _requireNotPaused();
         if (to == 0) revert RegistryInvalidAccount(to);
         if (from == to) revert CreditsSelfTransfer(from);
         _requireNotFrozen($, from);
@@ -260,9 +260,10 @@ contract CarbonRegistry is
         uint64 amount,
         RetirementInput calldata details,
         bytes32 requestRef
-    ) external onlyRole(REGISTRAR_ROLE) whenNotPaused returns (uint40 retirementId) {
+    ) external onlyRole(REGISTRAR_ROLE) returns (uint40 retirementId) {
         RegistryStorage storage $ = _registry();
         _useRequest($, requestRef);
+        _requireNotPaused();
         _requireNotFrozen($, from);
         (BlockState state, uint64 omgeAmount) = _retirementTarget(details, amount);
         Programme storage p = $.programmes[programmeId];
@@ -438,6 +439,8 @@ contract CarbonRegistry is
         }
     }
 
+    /// @dev Runs first in every write (after the role check), so a retry of an applied write always gets
+    /// `RegistryRequestAlreadyApplied`, whatever else changed since.
     function _useRequest(RegistryStorage storage $, bytes32 requestRef) private {
         if (requestRef == bytes32(0)) revert RegistryInvalidRequestReference();
         if ($.appliedRequests[requestRef]) revert RegistryRequestAlreadyApplied(requestRef);
