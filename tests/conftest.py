@@ -6,10 +6,14 @@ paying for a new deployment.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from node.chain.client import ChainClient, new_request_ref
 from node.chain.compiler import Artifact, compile_contracts
@@ -17,6 +21,9 @@ from node.chain.deployment import Deployment, deploy_registry
 from node.chain.registry import Registry
 from node.chain.types import PPM, ProgrammeInput, Sector
 from node.config import ANVIL_DEV_KEY
+from node.db import migrate
+from node.db.embedded import EmbeddedPostgres
+from node.db.engine import sqlalchemy_url
 from node.runtime.anvil import AnvilProcess, free_port
 
 STRANGER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -121,3 +128,27 @@ def authorised_programme(registry: Registry, issue: int = 0, **kwargs: object) -
     programme_id = create_programme(registry, **kwargs)
     registry.authorise(programme_id, issue, ref())
     return programme_id
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, migrated database: on ``DATABASE_URL``'s server if set, else on an embedded server."""
+    server_url = os.environ.get("DATABASE_URL")
+    embedded: EmbeddedPostgres | None = None
+    if server_url is None:
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), database="postgres")
+        server_url = embedded.start()
+    name = f"registry_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(_libpq(server_url), autocommit=True)
+    admin.execute(f'create database "{name}"')
+    url = make_url(sqlalchemy_url(server_url)).set(database=name).render_as_string(hide_password=False)
+    migrate.upgrade(url)
+    yield url
+    admin.execute(f'drop database "{name}" with (force)')
+    admin.close()
+    if embedded is not None:
+        embedded.stop()
+
+
+def _libpq(url: str) -> str:
+    return make_url(sqlalchemy_url(url)).set(drivername="postgresql").render_as_string(hide_password=False)

@@ -33,7 +33,7 @@ class ContractRevert(RegistryError):
     title = "Refused by the registry contract"
 
     def __init__(self, error_name: str, arguments: dict[str, Any], detail: str | None = None) -> None:
-        super().__init__(detail or _describe(error_name, arguments), error=error_name, arguments=arguments)
+        super().__init__(detail or _describe(error_name, arguments), contract_error=error_name, arguments=arguments)
         self.error_name = error_name
         self.arguments = arguments
 
