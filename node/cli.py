@@ -42,7 +42,10 @@ def up() -> None:
             create_app(context), host=settings.api_host, port=settings.api_port, log_level="info"
         )
         typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
-        uvicorn.Server(config).run()
+        try:
+            uvicorn.Server(config).run()
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it handled; the stack below stops Anvil and PostgreSQL cleanly
     typer.echo("Registry node stopped.")
 
 
