@@ -59,7 +59,10 @@ def health(request: Request) -> JSONResponse:
         chain = ChainHealth(status="unavailable", chain_id=None, head_block=None, contracts=contracts, error=exc.detail)
     db = database_status(context.engine)
     database = DatabaseHealth(
-        status="ok" if db.ok else "unavailable", revision=db.revision, latency_ms=round(db.latency_ms, 2), error=db.error
+        status="ok" if db.ok else "unavailable",
+        revision=db.revision,
+        latency_ms=round(db.latency_ms, 2),
+        error=db.error,
     )
     ok = chain.status == "ok" and database.status == "ok"
     body = Health(status="ok" if ok else "degraded", chain=chain, database=database)

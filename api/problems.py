@@ -38,11 +38,10 @@ async def _registry_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
-    ]
-    return problem(422, "validation-error", "Invalid request", "The request failed validation.", request.url.path,
-                   errors=errors)
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
+    return problem(
+        422, "validation-error", "Invalid request", "The request failed validation.", request.url.path, errors=errors
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -56,8 +55,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     request_id = uuid.uuid4().hex
     logger.exception("unhandled error, request_id=%s", request_id, exc_info=exc)
-    return problem(500, "internal-error", "Internal error", "An unexpected error occurred; quote the request id.",
-                   request.url.path, request_id=request_id)
+    return problem(
+        500,
+        "internal-error",
+        "Internal error",
+        "An unexpected error occurred; quote the request id.",
+        request.url.path,
+        request_id=request_id,
+    )
 
 
 def install(app: FastAPI) -> None:

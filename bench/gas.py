@@ -14,8 +14,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from eth_abi import encode
-from eth_utils import to_checksum_address
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
 from rich.console import Console
 from rich.table import Table
 
@@ -71,8 +71,8 @@ def measure(client: ChainClient) -> dict[str, int]:
     gas["freeze"] = registry.freeze(30, new_request_ref())["gasUsed"]
 
     token = artifacts["BaselineToken"]
-    receipt = client.deploy(token.bytecode, "0x" + encode(["uint256"], [10**24]).hex())
-    erc20 = client.contract(receipt["contractAddress"], token.abi)
+    token_address, _ = client.deploy(token.bytecode, "0x" + encode(["uint256"], [10**24]).hex())
+    erc20 = client.contract(token_address, token.abi)
     fresh = to_checksum_address("0x" + "ab" * 20)
     gas["erc20_transfer_fresh"] = client.transact(erc20, "transfer", fresh, 10**18)["gasUsed"]
     return gas

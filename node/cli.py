@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import asdict
 
 import typer
@@ -38,14 +38,11 @@ def up() -> None:
         endpoints = services.start_services(settings, stack)
         context = NodeContext.connect(settings, database_url=endpoints.database_url, rpc_url=endpoints.rpc_url)
         stack.callback(context.engine.dispose)
-        config = uvicorn.Config(
-            create_app(context), host=settings.api_host, port=settings.api_port, log_level="info"
-        )
+        config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info")
         typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
-        try:
+        # uvicorn re-raises the Ctrl-C it handled; leaving the stack then stops Anvil and PostgreSQL cleanly.
+        with suppress(KeyboardInterrupt):
             uvicorn.Server(config).run()
-        except KeyboardInterrupt:
-            pass  # uvicorn re-raises the Ctrl-C it handled; the stack below stops Anvil and PostgreSQL cleanly
     typer.echo("Registry node stopped.")
 
 

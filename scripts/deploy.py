@@ -20,8 +20,9 @@ def main() -> None:
     government = int(os.environ.get("REGISTRY_GOVERNMENT_ACCOUNT", "1"))
 
     implementation = deployer.deploy(project.CarbonRegistry)
-    init = implementation.initialize.encode_input(deployer.address, deployer.address, deployer.address, country,
-                                                  government)
+    init = implementation.initialize.encode_input(
+        deployer.address, deployer.address, deployer.address, country, government
+    )
     proxy = deployer.deploy(project.RegistryProxy, implementation.address, init)
     registry = project.CarbonRegistry.at(proxy.address)
     print(f"registry={proxy.address} implementation={implementation.address} version={registry.version()}")

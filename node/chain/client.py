@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from filelock import FileLock
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
@@ -70,7 +72,7 @@ class ChainClient:
         self._decoder = ErrorDecoder([])
 
     @property
-    def address(self) -> str:
+    def address(self) -> ChecksumAddress:
         return self.account.address
 
     @property
@@ -110,9 +112,13 @@ class ChainClient:
         data = contract.encode_abi(function, args=list(args))
         return self.send(contract.address, data)
 
-    def deploy(self, bytecode: str, constructor_data: str = "0x") -> TxReceipt:
+    def deploy(self, bytecode: str, constructor_data: str = "0x") -> tuple[ChecksumAddress, TxReceipt]:
         """Deploys a contract; ``constructor_data`` is the ABI-encoded constructor arguments."""
-        return self.send(None, bytecode + constructor_data.removeprefix("0x"))
+        receipt = self.send(None, bytecode + constructor_data.removeprefix("0x"))
+        address = receipt["contractAddress"]
+        if address is None:
+            raise TransactionReverted("NoContractCreated", {"txHash": receipt["transactionHash"].to_0x_hex()})
+        return address, receipt
 
     def send(self, to: str | None, data: str) -> TxReceipt:
         tx: dict[str, Any] = {"from": self.address, "data": data, "chainId": self.chain_id}
@@ -143,7 +149,8 @@ class ChainClient:
                 tx["nonce"] = next_nonce()
                 signed = self.account.sign_transaction(tx)
                 try:
-                    return self.rpc(lambda: self.w3.eth.send_raw_transaction(signed.raw_transaction))
+                    raw = signed.raw_transaction
+                    return self.rpc(lambda: self.w3.eth.send_raw_transaction(raw))  # noqa: B023 - called at once
                 except Web3RPCError as exc:
                     # Another sender with this key, outside our locks, took the nonce: read it again once.
                     if attempt == 0 and "nonce" in str(exc).lower():

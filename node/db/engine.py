@@ -53,9 +53,7 @@ def database_status(engine: Engine) -> DatabaseStatus:
     try:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
-            revision = conn.execute(
-                text("select version_num from app.alembic_version limit 1")
-            ).scalar_one_or_none()
+            revision = conn.execute(text("select version_num from app.alembic_version limit 1")).scalar_one_or_none()
     except Exception as exc:  # noqa: BLE001 - health reports any failure, never raises
         return DatabaseStatus(False, None, (time.perf_counter() - started) * 1000, type(exc).__name__)
     return DatabaseStatus(True, revision, (time.perf_counter() - started) * 1000)

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from node.chain.client import ChainClient
-from node.chain.compiler import compile_contracts, input_hash, standard_input, collect_sources
+from node.chain.compiler import collect_sources, compile_contracts, input_hash, standard_input
 from node.chain.deployment import Deployment, ensure_deployed
 from node.config import Settings
 from node.db import migrate

@@ -29,8 +29,9 @@ def api(database_url: str, client: ChainClient, deployment: Deployment, registry
 
     @app.get("/test/revert")
     def revert() -> None:
-        raise InsufficientCredits("CreditsInsufficientBalance", {"programmeId": 1, "holder": 10, "balance": 5,
-                                                                 "needed": 9})
+        raise InsufficientCredits(
+            "CreditsInsufficientBalance", {"programmeId": 1, "holder": 10, "balance": 5, "needed": 9}
+        )
 
     @app.get("/test/crash")
     def crash() -> None:

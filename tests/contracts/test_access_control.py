@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from node.chain.registry import Registry
 from node.chain.types import RetirementInput, RetirementType

@@ -79,9 +79,7 @@ def test_ape_compile_builds_the_same_contracts(
     assert _runtime_code(ape_registry["runtimeBytecode"]["bytecode"]) == _runtime_code(ours.deployed_bytecode)
 
 
-def test_ape_deploy_script_deploys_a_working_registry(
-    ape_env: Path, ape_project: tuple[Path, dict[str, str]]
-) -> None:
+def test_ape_deploy_script_deploys_a_working_registry(ape_env: Path, ape_project: tuple[Path, dict[str, str]]) -> None:
     project, env = ape_project
     result = subprocess.run(
         [str(ape_env / "bin" / "ape"), "run", "deploy", "--network", "ethereum:local:foundry"],

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 import requests
-from eth_abi import decode
+from eth_abi.abi import decode
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -32,7 +32,9 @@ settings.register_profile(
     "soak", max_examples=300, stateful_step_count=60, deadline=None, suppress_health_check=_HEALTH,
     phases=_NO_SHRINK,
 )  # fmt: skip
-settings.register_profile("debug", max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=_HEALTH)
+settings.register_profile(
+    "debug", max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=_HEALTH
+)
 
 ACCOUNTS = (10, 11, 12, 13, 14)
 MAX_PROGRAMMES = 3
@@ -49,12 +51,18 @@ class BatchReader:
 
     def read(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         contract = self.registry.contract
-        payload = []
+        payload: list[Any] = []
         outputs = []
         for i, (name, args) in enumerate(calls):
             data = contract.encode_abi(name, args=list(args))
-            payload.append({"jsonrpc": "2.0", "id": i, "method": "eth_call",
-                            "params": [{"to": contract.address, "data": data}, "latest"]})
+            payload.append(
+                {
+                    "jsonrpc": "2.0",
+                    "id": i,
+                    "method": "eth_call",
+                    "params": [{"to": contract.address, "data": data}, "latest"],
+                }
+            )
             fn = contract.get_function_by_name(name)
             outputs.append([_abi_type(o) for o in fn.abi["outputs"]])
         answers = sorted(self.session.post(self.url, json=payload, timeout=30).json(), key=lambda a: a["id"])
@@ -83,7 +91,7 @@ def _expect(error: str | None, call: Any, on_success: Any = None) -> Any:
     try:
         call()
     except ContractRevert as exc:
-        assert exc.error_name == error, f"expected {error}, got {exc.error_name}: {exc.detail}"
+        assert exc.error_name == error, f"expected {error}, got {exc.error_name}: {exc.detail}"  # noqa: PT017
         return None
     raise AssertionError(f"expected revert {error}, but the call succeeded")
 
@@ -134,15 +142,17 @@ class RegistryMachine(RuleBasedStateMachine):
         estimate=st.integers(1, 400),
         issue_fraction=st.floats(0, 1),
     )
-    def create_and_authorise(self, owners: list[int], weights: list[int], estimate: int,
-                             issue_fraction: float) -> None:
+    def create_and_authorise(self, owners: list[int], weights: list[int], estimate: int, issue_fraction: float) -> None:
         self._remember_balances()
         total = sum(weights[: len(owners)])
         shares = [w * PPM // total for w in weights[: len(owners)]]
         shares[0] += PPM - sum(shares)
         receipt = self.registry.create_programme(
-            programme_input(external_id=f"P{len(self.estimates)}", owners=tuple(owners), shares=tuple(shares),
-                            estimate=estimate), self._ref())
+            programme_input(
+                external_id=f"P{len(self.estimates)}", owners=tuple(owners), shares=tuple(shares), estimate=estimate
+            ),
+            self._ref(),
+        )
         self._succeeded()
         pid = int(self.registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
         amount = int(estimate * issue_fraction)
@@ -174,8 +184,9 @@ class RegistryMachine(RuleBasedStateMachine):
             self._apply_issue(pid, receipt)
 
     @precondition(lambda self: self.estimates)
-    @rule(data=st.data(), sender=st.sampled_from(ACCOUNTS), receiver=st.sampled_from(ACCOUNTS),
-          amount=st.integers(0, 120))
+    @rule(
+        data=st.data(), sender=st.sampled_from(ACCOUNTS), receiver=st.sampled_from(ACCOUNTS), amount=st.integers(0, 120)
+    )
     def transfer(self, data: st.DataObject, sender: int, receiver: int, amount: int) -> None:
         self._remember_balances()
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
@@ -191,8 +202,9 @@ class RegistryMachine(RuleBasedStateMachine):
             error = "CreditsInvalidAmount"
         elif amount > self._held(pid, sender):
             error = "CreditsInsufficientBalance"
-        receipt = _expect(error, lambda: self.registry.transfer(pid, sender, receiver, amount, self._ref()),
-                          self._succeeded)
+        receipt = _expect(
+            error, lambda: self.registry.transfer(pid, sender, receiver, amount, self._ref()), self._succeeded
+        )
         if receipt is None:
             return
         moves = self.registry.events(receipt, "CreditsTransferred")[0]["args"]["moves"]
@@ -202,8 +214,13 @@ class RegistryMachine(RuleBasedStateMachine):
         self.held[(pid, receiver)] = self._held(pid, receiver) + amount
 
     @precondition(lambda self: self.estimates)
-    @rule(data=st.data(), holder=st.sampled_from(ACCOUNTS), amount=st.integers(0, 120),
-          kind=st.sampled_from(RetirementType), omge_bps=st.sampled_from([0, 100, 200, 5000]))
+    @rule(
+        data=st.data(),
+        holder=st.sampled_from(ACCOUNTS),
+        amount=st.integers(0, 120),
+        kind=st.sampled_from(RetirementType),
+        omge_bps=st.sampled_from([0, 100, 200, 5000]),
+    )
     def retire(self, data: st.DataObject, holder: int, amount: int, kind: RetirementType, omge_bps: int) -> None:
         self._remember_balances()
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
@@ -218,8 +235,9 @@ class RegistryMachine(RuleBasedStateMachine):
             error = "CreditsInvalidAmount"
         elif amount > self._held(pid, holder):
             error = "CreditsInsufficientBalance"
-        receipt = _expect(error, lambda: self.registry.retire(pid, holder, amount, details, self._ref()),
-                          self._succeeded)
+        receipt = _expect(
+            error, lambda: self.registry.retire(pid, holder, amount, details, self._ref()), self._succeeded
+        )
         if receipt is None:
             return
         credits = self.registry.events(receipt, "CreditsRetired")[0]["args"]["credits"]

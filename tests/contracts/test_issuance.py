@@ -79,8 +79,9 @@ def test_issue_zero_is_invalid(registry: Registry) -> None:
 
 def test_issue_before_authorisation_is_illegal(registry: Registry) -> None:
     pid = create_programme(registry)
-    with reverts("ProgrammeInvalidStage", current=ProgrammeStage.AWAITING_AUTHORIZATION,
-                 required=ProgrammeStage.AUTHORISED):
+    with reverts(
+        "ProgrammeInvalidStage", current=ProgrammeStage.AWAITING_AUTHORIZATION, required=ProgrammeStage.AUTHORISED
+    ):
         registry.issue(pid, 1, ref())
 
 

@@ -90,9 +90,7 @@ class TestCreate:
             create_programme(registry, owners=owners)
 
     @pytest.mark.parametrize("shares", [(PPM, 0), (500_000, 499_999), (500_000, 500_001)])
-    def test_create_rejects_shares_not_summing_to_a_million(
-        self, registry: Registry, shares: tuple[int, int]
-    ) -> None:
+    def test_create_rejects_shares_not_summing_to_a_million(self, registry: Registry, shares: tuple[int, int]) -> None:
         with reverts("ProgrammeInvalidShares"):
             create_programme(registry, owners=(10, 11), shares=shares)
 
@@ -109,7 +107,12 @@ class TestAuthorise:
         pid = create_programme(registry, estimate=40)
         receipt = registry.authorise(pid, 0, request := ref())
         args = registry.events(receipt, "ProgrammeAuthorised")[0]["args"]
-        assert (args["programmeId"], args["serialStart"], args["serialEnd"], args["requestRef"]) == (pid, 1, 40, request)
+        assert (args["programmeId"], args["serialStart"], args["serialEnd"], args["requestRef"]) == (
+            pid,
+            1,
+            40,
+            request,
+        )
         assert registry.events(receipt, "CreditsIssued") == []
 
     def test_authorise_with_amount_issues_at_once(self, registry: Registry) -> None:
@@ -156,8 +159,9 @@ class TestReject:
 
     def test_reject_authorised_programme_is_illegal(self, registry: Registry) -> None:
         pid = authorised_programme(registry)
-        with reverts("ProgrammeInvalidStage", current=ProgrammeStage.AUTHORISED,
-                     required=ProgrammeStage.AWAITING_AUTHORIZATION):
+        with reverts(
+            "ProgrammeInvalidStage", current=ProgrammeStage.AUTHORISED, required=ProgrammeStage.AWAITING_AUTHORIZATION
+        ):
             registry.reject(pid, ref())
 
     def test_reject_unknown_programme_is_not_found(self, registry: Registry) -> None:

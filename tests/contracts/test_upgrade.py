@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from node.chain.compiler import Artifact
 from node.chain.deployment import Deployment, upgrade_registry
@@ -53,7 +54,7 @@ def test_upgrade_keeps_every_programme_block_and_balance(
     probe = Registry(registry.client, deployment.registry, artifacts["CarbonRegistryUpgradeProbe"].abi)
 
     assert upgraded.implementation != deployment.implementation
-    slot = registry.client.w3.eth.get_storage_at(deployment.registry, IMPLEMENTATION_SLOT)
+    slot = registry.client.w3.eth.get_storage_at(to_checksum_address(deployment.registry), IMPLEMENTATION_SLOT)
     assert slot[-20:].hex() == upgraded.implementation[2:].lower()
     assert probe.view("version") == "2.0.0-probe"
     assert probe.view("upgradeProbe") is True
@@ -71,21 +72,29 @@ def test_upgrade_keeps_every_programme_block_and_balance(
 def test_upgrade_by_non_admin_is_refused(
     registry: Registry, stranger: Registry, artifacts: dict[str, Artifact]
 ) -> None:
-    receipt = stranger.client.deploy(artifacts["CarbonRegistryUpgradeProbe"].bytecode)
+    probe, _ = stranger.client.deploy(artifacts["CarbonRegistryUpgradeProbe"].bytecode)
     with reverts("AccessControlUnauthorizedAccount"):
-        stranger.client.transact(stranger.contract, "upgradeToAndCall", receipt["contractAddress"], b"")
+        stranger.client.transact(stranger.contract, "upgradeToAndCall", probe, b"")
     assert registry.view("version") == "1.0.0"
 
 
 def test_upgrade_to_non_uups_contract_is_refused(registry: Registry, artifacts: dict[str, Artifact]) -> None:
-    receipt = registry.client.deploy(artifacts["Apportionment"].bytecode)
+    library, _ = registry.client.deploy(artifacts["Apportionment"].bytecode)
     with reverts("ERC1967InvalidImplementation"):
-        registry.client.transact(registry.contract, "upgradeToAndCall", receipt["contractAddress"], b"")
+        registry.client.transact(registry.contract, "upgradeToAndCall", library, b"")
 
 
-def test_implementation_cannot_be_initialised_directly(registry: Registry, deployment: Deployment,
-                                                       artifacts: dict[str, Artifact]) -> None:
+def test_implementation_cannot_be_initialised_directly(
+    registry: Registry, deployment: Deployment, artifacts: dict[str, Artifact]
+) -> None:
     implementation = registry.client.contract(deployment.implementation, artifacts["CarbonRegistry"].abi)
     with reverts("InvalidInitialization"):
-        registry.client.transact(implementation, "initialize", registry.client.address, registry.client.address,
-                                 registry.client.address, b"NG", 1)
+        registry.client.transact(
+            implementation,
+            "initialize",
+            registry.client.address,
+            registry.client.address,
+            registry.client.address,
+            b"NG",
+            1,
+        )

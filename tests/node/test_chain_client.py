@@ -63,7 +63,7 @@ def test_receipt_that_never_comes_raises_chain_unavailable(registry: Registry, l
     try:
         slow = ChainClient(registry.client.rpc_url, ANVIL_DEV_KEY, lock_dir=lock_dir, receipt_timeout=0.5)
         with pytest.raises(ChainUnavailable, match="not mined within"):
-            Registry(slow, registry.address, registry.contract.abi).freeze(10, new_request_ref())
+            Registry(slow, registry.address, registry.contract.abi).freeze(10, new_request_ref())  # type: ignore[arg-type]
     finally:
         w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
         w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from eth_abi import encode
-from eth_utils import function_signature_to_4byte_selector
+from eth_abi.abi import encode
+from eth_utils.abi import function_signature_to_4byte_selector
 
 from node.chain.compiler import Artifact
 from node.chain.errors import (
@@ -23,8 +23,9 @@ def _data(signature: str, types: list[str], values: list[object]) -> str:
 
 def test_custom_error_decodes_with_named_arguments(artifacts: dict[str, Artifact]) -> None:
     decoder = ErrorDecoder([artifacts["CarbonRegistry"].abi])
-    data = _data("CreditsInsufficientBalance(uint40,uint40,uint64,uint64)", ["uint40"] * 2 + ["uint64"] * 2,
-                 [3, 10, 5, 9])
+    data = _data(
+        "CreditsInsufficientBalance(uint40,uint40,uint64,uint64)", ["uint40"] * 2 + ["uint64"] * 2, [3, 10, 5, 9]
+    )
     error = decoder.decode(data)
     assert isinstance(error, InsufficientCredits)
     assert error.arguments == {"programmeId": 3, "holder": 10, "balance": 5, "needed": 9}
@@ -58,5 +59,9 @@ def test_every_registry_error_has_a_domain_class(artifacts: dict[str, Artifact])
     names = [item["name"] for item in artifacts["CarbonRegistry"].abi if item["type"] == "error"]
     generic = [n for n in names if class_for(n).__name__ == "ContractRevert"]
     # Only OpenZeppelin's internal proxy/initialisation errors stay generic.
-    assert all(n.startswith(("ERC1967", "UUPS", "Invalid", "NotInitializing", "AccessControlBad", "FailedCall",
-                             "AddressEmptyCode")) for n in generic), generic
+    assert all(
+        n.startswith(
+            ("ERC1967", "UUPS", "Invalid", "NotInitializing", "AccessControlBad", "FailedCall", "AddressEmptyCode")
+        )
+        for n in generic
+    ), generic

@@ -6,11 +6,13 @@ import json
 
 import pytest
 import solcx
+from eth_utils.address import to_checksum_address
 
 from node.chain import compiler
-from node.chain.compiler import Artifact, build_dir, collect_sources, compile_contracts, input_hash, standard_input
 from node.chain.client import ChainClient
+from node.chain.compiler import Artifact, build_dir, collect_sources, compile_contracts, input_hash, standard_input
 from node.chain.deployment import Deployment
+from node.paths import PROJECT_ROOT
 
 
 def test_sources_include_every_import_with_content() -> None:
@@ -32,7 +34,7 @@ def test_standard_input_is_saved_and_matches_metadata(artifacts: dict[str, Artif
 
 def test_compiling_twice_gives_identical_bytecode(artifacts: dict[str, Artifact]) -> None:
     again = solcx.compile_standard(
-        standard_input(collect_sources()), solc_binary=compiler.solc_binary(), allow_paths=[str(compiler.PROJECT_ROOT)]
+        standard_input(collect_sources()), solc_binary=compiler.solc_binary(), allow_paths=[str(PROJECT_ROOT)]
     )
     bytecode = again["contracts"]["contracts/CarbonRegistry.sol"]["CarbonRegistry"]["evm"]["bytecode"]["object"]
     assert "0x" + bytecode == artifacts["CarbonRegistry"].bytecode
@@ -58,4 +60,5 @@ def test_deployed_proxy_code_matches_artifact(
     client: ChainClient, deployment: Deployment, artifacts: dict[str, Artifact]
 ) -> None:
     # The proxy has no immutables, so its runtime code is byte-identical to the artifact: what an explorer checks.
-    assert client.w3.eth.get_code(deployment.registry).to_0x_hex() == artifacts["RegistryProxy"].deployed_bytecode
+    code = client.w3.eth.get_code(to_checksum_address(deployment.registry))
+    assert code.to_0x_hex() == artifacts["RegistryProxy"].deployed_bytecode
