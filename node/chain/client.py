@@ -176,10 +176,13 @@ class ChainClient:
             ) from exc
 
     def _explain_failure(self, tx: dict[str, Any], receipt: TxReceipt) -> ContractRevert:
-        """Replays a reverted transaction against its block's parent state to recover the custom error."""
+        """Replays a reverted transaction on the state after its block to recover the custom error.
+
+        Its own effects were reverted, so that state is what it met plus what came after it in the block.
+        """
         replay = {k: tx[k] for k in ("to", "data") if k in tx} | {"from": self.address, "gas": tx["gas"]}
         try:
-            self.rpc(lambda: self.w3.eth.call(replay, receipt["blockNumber"] - 1))  # type: ignore[arg-type]
+            self.rpc(lambda: self.w3.eth.call(replay, receipt["blockNumber"]))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             return self._revert(exc)
         return TransactionReverted("TransactionReverted", {"txHash": receipt["transactionHash"].to_0x_hex()})

@@ -130,6 +130,18 @@ class RegistryMachine(RuleBasedStateMachine):
     def _held(self, pid: int, account: int) -> int:
         return self.held.get((pid, account), 0)
 
+    def _move_error(self, pid: int, holder: int, amount: int) -> str | None:
+        """The error a transfer or retirement by ``holder`` must revert with, in the contract's check order."""
+        if self.paused:
+            return "EnforcedPause"
+        if holder in self.frozen:
+            return "RegistryAccountFrozen"
+        if amount == 0:
+            return "CreditsInvalidAmount"
+        if amount > self._held(pid, holder):
+            return "CreditsInsufficientBalance"
+        return None
+
     def _remember_balances(self) -> None:
         self.balances_before = dict(self.held)
 
@@ -191,17 +203,9 @@ class RegistryMachine(RuleBasedStateMachine):
         self._remember_balances()
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
         before = self.reader.read([("blocksOf", (pid, sender))])[0]
-        error = None
-        if self.paused:
-            error = "EnforcedPause"
-        elif sender == receiver:
-            error = "CreditsSelfTransfer"
-        elif sender in self.frozen:
-            error = "RegistryAccountFrozen"
-        elif amount == 0:
-            error = "CreditsInvalidAmount"
-        elif amount > self._held(pid, sender):
-            error = "CreditsInsufficientBalance"
+        error = (
+            "CreditsSelfTransfer" if sender == receiver and not self.paused else self._move_error(pid, sender, amount)
+        )
         receipt = _expect(
             error, lambda: self.registry.transfer(pid, sender, receiver, amount, self._ref()), self._succeeded
         )
@@ -226,15 +230,7 @@ class RegistryMachine(RuleBasedStateMachine):
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
         cross = kind == RetirementType.CROSS_BORDER
         details = RetirementInput(kind, "CH", "Buyer", omge_bps) if cross else RetirementInput(kind)
-        error = None
-        if self.paused:
-            error = "EnforcedPause"
-        elif holder in self.frozen:
-            error = "RegistryAccountFrozen"
-        elif amount == 0:
-            error = "CreditsInvalidAmount"
-        elif amount > self._held(pid, holder):
-            error = "CreditsInsufficientBalance"
+        error = self._move_error(pid, holder, amount)
         receipt = _expect(
             error, lambda: self.registry.retire(pid, holder, amount, details, self._ref()), self._succeeded
         )
