@@ -56,6 +56,7 @@ interface ICarbonRegistryTypes {
     /// @param creditEstimate Credits the programme may ever issue; size of its serial range.
     /// @param owners Organisation ids of the proponents, no duplicates, no zero id.
     /// @param sharesPpm Each owner's share in parts per million; they sum to 1,000,000.
+    /// @param regions Names of the regions where the programme takes place (published in the event, not stored).
     struct ProgrammeInput {
         string externalId;
         Sector sector;
@@ -67,6 +68,7 @@ interface ICarbonRegistryTypes {
         uint64 creditEstimate;
         uint40[] owners;
         uint32[] sharesPpm;
+        string[] regions;
     }
 
     /// @notice Details of a retirement.

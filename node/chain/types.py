@@ -73,6 +73,7 @@ class ProgrammeInput:
     credit_estimate: int
     owners: Sequence[int]
     shares_ppm: Sequence[int]
+    regions: Sequence[str] = ()
 
     def as_abi(self) -> tuple[Any, ...]:
         return (
@@ -86,6 +87,7 @@ class ProgrammeInput:
             self.credit_estimate,
             list(self.owners),
             list(self.shares_ppm),
+            list(self.regions),
         )
 
 

@@ -32,6 +32,12 @@ class TestCreate:
         assert list(args["programme"]["owners"]) == [10, 11]
         assert list(args["programme"]["sharesPpm"]) == [1, PPM - 1]
 
+    def test_create_publishes_regions_in_the_event(self, registry: Registry) -> None:
+        data = programme_input()
+        data = data.__class__(**{**data.__dict__, "regions": ("Lagos", "Kano")})
+        receipt = registry.create_programme(data, ref())
+        assert list(registry.events(receipt, "ProgrammeCreated")[0]["args"]["programme"]["regions"]) == ["Lagos", "Kano"]
+
     def test_create_rejects_duplicate_external_id(self, registry: Registry) -> None:
         first = create_programme(registry, external_id="DUP")
         with reverts("ProgrammeExternalIdTaken", externalId="DUP", programmeId=first):
