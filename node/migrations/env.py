@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
+import node.models.chain  # noqa: F401 - registers the chain tables on chain_metadata
 from node.db.engine import APP_SCHEMA, app_metadata, chain_metadata, sqlalchemy_url
 
 config = context.config
