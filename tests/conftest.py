@@ -45,6 +45,11 @@ def anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilProcess]:
 
 
 @pytest.fixture(scope="session")
+def anvil_url(anvil: AnvilProcess) -> str:
+    return anvil.url
+
+
+@pytest.fixture(scope="session")
 def lock_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("locks")
 

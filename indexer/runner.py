@@ -1,0 +1,225 @@
+"""The indexer loop: fetch a block range, check it continues the stored chain, apply it and move the cursor in
+one transaction; follow the head; roll back on reorganisations.
+
+Exactly one indexer applies at a time: each process holds a PostgreSQL session advisory lock on the connection
+it writes with, so if it dies its lock dies with its connection and a standby takes over within a poll.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+
+from indexer.apply import apply_events
+from indexer.decoding import Event, EventDecoder
+from indexer.reorg import find_common_ancestor, rollback_to
+from indexer.rpc import ChainReader, Header, RangeTooLarge
+from node.models import chain
+
+logger = logging.getLogger("registry.indexer")
+
+LOCK_KEY = 0x52454749535452  # "REGISTR": one advisory lock per database
+BLOCKS_KEPT = 2048
+
+
+@dataclass
+class IndexerConfig:
+    name: str = "registry"
+    confirmations: int = 0
+    """Blocks held back behind the head (0 on a chain without reorgs worth waiting for)."""
+    finality_depth: int = 12
+    """Rows this many blocks below the head count as confirmed (``safe_block``)."""
+    poll_interval: float = 0.05
+    initial_range: int = 2000
+    max_range: int = 20_000
+    standby_interval: float = 1.0
+
+
+@dataclass
+class IndexerStats:
+    head_block: int = 0
+    indexed_block: int = 0
+    head_time: float = 0.0
+    indexed_time: float = 0.0
+    events_applied: int = 0
+    reorgs: int = 0
+    active: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Indexer:
+    def __init__(
+        self,
+        engine: Engine,
+        reader: ChainReader,
+        *,
+        address: str,
+        abi: list[dict[str, Any]],
+        deploy_block: int,
+        config: IndexerConfig | None = None,
+    ) -> None:
+        self.engine = engine
+        self.reader = reader
+        self.address = address
+        self.decoder = EventDecoder(abi)
+        self.deploy_block = deploy_block
+        self.config = config or IndexerConfig()
+        self.range = self.config.initial_range
+        self.stats = IndexerStats()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def run(self, stop: threading.Event) -> None:
+        """Runs until ``stop`` is set: standby until the lock is ours, then index and follow the head."""
+        while not stop.is_set():
+            try:
+                with self.engine.connect() as conn:
+                    if not self._try_lock(conn):
+                        self.stats.active = False
+                        stop.wait(self.config.standby_interval)
+                        continue
+                    self.stats.active = True
+                    logger.info("indexer %s active", self.config.name)
+                    while not stop.is_set():
+                        if not self.step(conn):
+                            stop.wait(self.config.poll_interval)
+            except Exception:
+                self.stats.active = False
+                logger.exception("indexer step failed; retrying")
+                stop.wait(1.0)
+
+    @staticmethod
+    def _try_lock(conn: Connection) -> bool:
+        locked = bool(conn.execute(text("select pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
+        conn.commit()
+        return locked
+
+    def catch_up(self, conn: Connection) -> None:
+        """Applies everything up to the current target, then returns (tests, `registry index --once`)."""
+        while self.step(conn):
+            pass
+
+    # ------------------------------------------------------------------ one step
+
+    def step(self, conn: Connection) -> bool:
+        """One range applied or one reorg rolled back: True; nothing to do: False."""
+        cursor_block, cursor_hash = self._cursor(conn)
+        head = self.reader.head()
+        self.stats.head_block = head
+        target = head - self.config.confirmations
+        if cursor_block >= target:
+            canonical = self.reader.header(cursor_block)
+            if canonical is None or canonical.hash != cursor_hash:
+                self._reorg(conn, cursor_block)
+                return True
+            return False
+        first, last = cursor_block + 1, min(target, cursor_block + self.range)
+        try:
+            logs = self.reader.logs(self.address, first, last)
+        except RangeTooLarge as exc:
+            self.range = max(1, (last - first + 1) // 2)
+            logger.info("log range %s-%s too large (%s); now %s blocks", first, last, exc, self.range)
+            return True
+        events = [e for e in (self.decoder.decode(log) for log in logs if not log.get("removed")) if e is not None]
+        headers = self.reader.headers({first, last} | {e.block_number for e in events})
+        if any(h is None for h in headers.values()):
+            return True  # the chain got shorter under us: the next step sees the reorg
+        start = headers[first]
+        assert start is not None
+        if start.parent_hash != cursor_hash:
+            self._reorg(conn, cursor_block)
+            return True
+        if any(headers[e.block_number].hash != e.block_hash for e in events):  # type: ignore[union-attr]
+            return True  # logs from a block that was replaced meanwhile: fetch again
+        dated = [_dated(e, headers[e.block_number]) for e in events]  # type: ignore[arg-type]
+        with conn.begin():
+            applied = self._apply(conn, dated, headers, head, last, cursor_block)
+        self._adapt(len(logs), last - first + 1)
+        end = headers[last]
+        assert end is not None
+        self.stats.indexed_block, self.stats.indexed_time = last, float(end.timestamp)
+        self.stats.events_applied += applied
+        return True
+
+    def _apply(self, conn: Connection, events: list[Event], headers: dict[int, Header | None], head: int,
+               last: int, expected_cursor: int) -> int:  # fmt: skip
+        current = conn.execute(
+            select(chain.indexer_cursor.c.block_number)
+            .where(chain.indexer_cursor.c.name == self.config.name)
+            .with_for_update()
+        ).scalar_one()
+        if current != expected_cursor:
+            raise RuntimeError(f"cursor moved from {expected_cursor} to {current} under this indexer")
+        rows = [{"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash,
+                 "timestamp": datetime.fromtimestamp(h.timestamp, UTC)} for h in headers.values() if h]  # fmt: skip
+        statement = insert(chain.block)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["number"],
+                set_={"hash": statement.excluded.hash, "parent_hash": statement.excluded.parent_hash,
+                      "timestamp": statement.excluded.timestamp},
+            ),
+            rows,
+        )  # fmt: skip
+        applied = apply_events(conn, events)
+        end = headers[last]
+        assert end is not None
+        head_time = datetime.fromtimestamp(end.timestamp, UTC) if last == head else None
+        conn.execute(
+            update(chain.indexer_cursor)
+            .where(chain.indexer_cursor.c.name == self.config.name)
+            .values(block_number=last, block_hash=end.hash, head_block=head, head_time=head_time,
+                    safe_block=max(0, head - self.config.finality_depth),
+                    events_applied=chain.indexer_cursor.c.events_applied + applied,
+                    updated_at=datetime.now(UTC))  # fmt: skip
+        )
+        conn.execute(delete(chain.block).where(chain.block.c.number < last - BLOCKS_KEPT))
+        return applied
+
+    def _adapt(self, logs: int, span: int) -> None:
+        if logs < 2000 and span >= self.range:
+            self.range = min(self.config.max_range, self.range * 2)
+        elif logs > 10_000:
+            self.range = max(1, self.range // 2)
+
+    def _reorg(self, conn: Connection, cursor_block: int) -> None:
+        with conn.begin():
+            ancestor, ancestor_hash = find_common_ancestor(conn, self.reader, cursor_block)
+            dropped = rollback_to(conn, ancestor, ancestor_hash, self.config.name)
+        self.stats.reorgs += 1
+        logger.warning("reorg: rolled back %s blocks (%s events) to block %s", cursor_block - ancestor, dropped,
+                       ancestor)  # fmt: skip
+
+    def _cursor(self, conn: Connection) -> tuple[int, bytes]:
+        row = conn.execute(
+            select(chain.indexer_cursor.c.block_number, chain.indexer_cursor.c.block_hash).where(
+                chain.indexer_cursor.c.name == self.config.name
+            )
+        ).first()
+        conn.commit()
+        if row is not None:
+            return int(row.block_number), bytes(row.block_hash)
+        start = max(0, self.deploy_block - 1)
+        header = self.reader.header(start)
+        if header is None:
+            raise RuntimeError(f"the chain has no block {start}: wrong CHAIN_RPC_URL or deployment manifest?")
+        with conn.begin():
+            conn.execute(insert(chain.indexer_cursor).values(
+                name=self.config.name, block_number=start, block_hash=header.hash, head_block=start,
+                safe_block=max(0, start - self.config.finality_depth), events_applied=0,
+            ).on_conflict_do_nothing())  # fmt: skip
+            conn.execute(insert(chain.block).values(number=start, hash=header.hash, parent_hash=header.parent_hash,
+                         timestamp=datetime.fromtimestamp(header.timestamp, UTC)).on_conflict_do_nothing())  # fmt: skip
+        return self._cursor(conn)
+
+
+def _dated(event: Event, header: Header) -> Event:
+    return Event(event.name, event.args, event.block_number, event.block_hash, event.tx_hash, event.log_index,
+                 datetime.fromtimestamp(header.timestamp, UTC))  # fmt: skip

@@ -1,0 +1,193 @@
+"""The working set of one applied batch: rows loaded once, changed in memory by the handlers, flushed in bulk.
+
+Why in memory: a backfill applies tens of thousands of events; one SQL round trip per event would make the
+indexer far slower than reading the chain. The batch loads every row its events can touch in a few queries,
+handlers mutate plain dicts, and ``flush`` writes each table with one multi-row upsert, all inside the
+transaction that also moves the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+
+from indexer.decoding import Event
+from node.models import chain
+
+Row = dict[str, Any]
+
+
+class ProjectionError(RuntimeError):
+    """An event does not fit the projections (e.g. it names a programme never created): a gap or a bug."""
+
+
+def _moves(event: Event) -> list[dict[str, Any]]:
+    if event.name == "CreditsTransferred":
+        return list(event.args["moves"])
+    if event.name == "CreditsRetired":
+        return [*event.args["credits"]["moves"], *event.args["credits"]["omgeMoves"]]
+    return []
+
+
+class BatchState:
+    """Rows of the ``chain`` projections touched by a batch of events."""
+
+    def __init__(self) -> None:
+        self.programmes: dict[int, Row] = {}
+        self.owners: list[Row] = []
+        self.certifiers: dict[tuple[int, int], Row] = {}
+        self.holdings: dict[tuple[int, int], Row] = {}
+        self.blocks: dict[int, Row] = {}
+        self.accounts: dict[int, Row] = {}
+        self.registry: Row | None = None
+        self.issuances: list[Row] = []
+        self.transfers: list[Row] = []
+        self.retirements: list[Row] = []
+        self.locations: list[Row] = []
+        self._dirty: dict[str, set[Any]] = {"programme": set(), "certifier": set(), "holding": set(),
+                                             "block": set(), "account": set()}  # fmt: skip
+        self._registry_dirty = False
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, conn: Connection, events: Iterable[Event]) -> None:
+        """Reads every existing row the events can touch, in one query per table."""
+        programme_ids: set[int] = set()
+        holding_keys: set[tuple[int, int]] = set()
+        block_ends: set[int] = set()
+        certifier_keys: set[tuple[int, int]] = set()
+        account_ids: set[int] = set()
+        registry = False
+        for event in events:
+            pid = event.programme_id
+            if pid is not None:
+                programme_ids.add(pid)
+            args = event.args
+            if event.name == "CreditsTransferred":
+                holding_keys |= {(pid, args["from"]), (pid, args["to"])}  # type: ignore[arg-type]
+            elif event.name == "CreditsRetired":
+                holding_keys.add((pid, args["from"]))  # type: ignore[arg-type]
+            elif event.name == "CreditsIssued":
+                holding_keys |= {(pid, b["holder"]) for b in args["blocks"]}  # type: ignore[misc]
+            elif event.name in ("ProgrammeCertified", "CertificationRevoked"):
+                certifier_keys.add((pid, args["certifier"]))  # type: ignore[arg-type]
+            elif event.name in ("AccountFrozen", "AccountUnfrozen"):
+                account_ids.add(args["account"])
+            elif event.name in ("TransferPauseSet", "GovernmentAccountSet"):
+                registry = True
+            block_ends |= {m["sourceEnd"] for m in _moves(event)}
+        self._load_keyed(conn, chain.programme, [chain.programme.c.programme_id], programme_ids, self.programmes)
+        self._load_keyed(conn, chain.holding, [chain.holding.c.programme_id, chain.holding.c.account_id],
+                         holding_keys, self.holdings)  # fmt: skip
+        self._load_keyed(conn, chain.serial_block, [chain.serial_block.c.block_end], block_ends, self.blocks)
+        self._load_keyed(conn, chain.programme_certifier, [chain.programme_certifier.c.programme_id,
+                         chain.programme_certifier.c.certifier_id], certifier_keys, self.certifiers)  # fmt: skip
+        self._load_keyed(conn, chain.account, [chain.account.c.account_id], account_ids, self.accounts)
+        if registry:
+            row = conn.execute(select(chain.registry_state)).mappings().first()
+            self.registry = dict(row) if row else None
+
+    @staticmethod
+    def _load_keyed(conn: Connection, table: Table, key: list[Any], wanted: set[Any], into: dict[Any, Row]) -> None:
+        if not wanted:
+            return
+        keys = sorted(wanted)
+        for chunk in range(0, len(keys), 5000):
+            part = keys[chunk : chunk + 5000]
+            condition = key[0].in_(part) if len(key) == 1 else tuple_(*key).in_(part)
+            for row in conn.execute(select(table).where(condition)).mappings():
+                ident = row[key[0].name] if len(key) == 1 else tuple(row[k.name] for k in key)
+                into[ident] = {k: (int(v) if k in _NUMERIC and v is not None else v) for k, v in row.items()}
+
+    # ------------------------------------------------------------------ access for handlers
+
+    def programme(self, programme_id: int) -> Row:
+        row = self.programmes.get(programme_id)
+        if row is None:
+            raise ProjectionError(f"event for programme {programme_id}, which the projections do not have")
+        self._dirty["programme"].add(programme_id)
+        return row
+
+    def add_programme(self, row: Row) -> None:
+        self.programmes[row["programme_id"]] = row
+        self._dirty["programme"].add(row["programme_id"])
+
+    def holding(self, programme_id: int, account_id: int, block_number: int) -> Row:
+        key = (programme_id, account_id)
+        row = self.holdings.get(key)
+        if row is None:
+            row = {"programme_id": programme_id, "account_id": account_id, "balance": 0, "issued": 0, "received": 0,
+                   "transferred": 0, "retired": 0}  # fmt: skip
+            self.holdings[key] = row
+        row["updated_block"] = block_number
+        self._dirty["holding"].add(key)
+        return row
+
+    def block(self, block_end: int) -> Row:
+        row = self.blocks.get(block_end)
+        if row is None:
+            raise ProjectionError(f"serial block ending at {block_end} is not in the projections")
+        self._dirty["block"].add(block_end)
+        return row
+
+    def add_block(self, row: Row) -> None:
+        self.blocks[row["block_end"]] = row
+        self._dirty["block"].add(row["block_end"])
+
+    def certifier(self, programme_id: int, certifier_id: int) -> Row:
+        key = (programme_id, certifier_id)
+        row = self.certifiers.setdefault(key, {"programme_id": programme_id, "certifier_id": certifier_id})
+        self._dirty["certifier"].add(key)
+        return row
+
+    def account(self, account_id: int) -> Row:
+        row = self.accounts.setdefault(account_id, {"account_id": account_id, "frozen": False})
+        self._dirty["account"].add(account_id)
+        return row
+
+    def registry_row(self) -> Row:
+        if self.registry is None:
+            self.registry = {"id": 1, "paused": False, "government_account": None}
+        self._registry_dirty = True
+        return self.registry
+
+    # ------------------------------------------------------------------ writing
+
+    def flush(self, conn: Connection) -> None:
+        """Writes every changed row: one multi-row upsert per table (parents before children)."""
+        _upsert(conn, chain.programme, [self.programmes[k] for k in sorted(self._dirty["programme"])])
+        _insert_new(conn, chain.programme_owner, self.owners)
+        _upsert(conn, chain.programme_certifier, [self.certifiers[k] for k in sorted(self._dirty["certifier"])])
+        _upsert(conn, chain.holding, [self.holdings[k] for k in sorted(self._dirty["holding"])])
+        _upsert(conn, chain.serial_block, [self.blocks[k] for k in sorted(self._dirty["block"])])
+        _upsert(conn, chain.account, [self.accounts[k] for k in sorted(self._dirty["account"])])
+        if self._registry_dirty and self.registry is not None:
+            _upsert(conn, chain.registry_state, [self.registry])
+        _insert_new(conn, chain.issuance, self.issuances)
+        _insert_new(conn, chain.transfer, self.transfers)
+        _insert_new(conn, chain.retirement, self.retirements)
+        _insert_new(conn, chain.programme_location, self.locations)
+
+
+_NUMERIC = {c.name for table in chain.SCHEMA_TABLES for c in table.columns if c.type.__class__.__name__ == "Numeric"}
+
+
+def _upsert(conn: Connection, table: Table, rows: list[Row]) -> None:
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    columns = list(rows[0])
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={c: statement.excluded[c] for c in columns if c not in keys}
+    )
+    conn.execute(statement, rows)
+
+
+def _insert_new(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Inserts per-event rows; rows already there (a replay after a reorg) are left as they are."""
+    if rows:
+        conn.execute(insert(table).on_conflict_do_nothing(), rows)

@@ -1,0 +1,93 @@
+"""Every registry event projects to the expected rows; applying a range twice changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select, text
+
+from indexer.runner import Indexer
+from node.chain.registry import Registry
+from node.chain.types import RetirementInput, RetirementType
+from node.models import chain
+from tests.conftest import GOVERNMENT, authorised_programme, create_programme, programme_input, ref
+
+
+def rows(db: Connection, sql: str) -> list[dict[str, Any]]:
+    result = [dict(r) for r in db.execute(text(sql)).mappings()]
+    db.commit()
+    return result
+
+
+def test_full_lifecycle_projects(registry: Registry, indexer: Indexer, db: Connection) -> None:
+    data = programme_input(external_id="LAGOS-SOLAR", owners=(10, 11), shares=(600_000, 400_000), estimate=1000)
+    data = data.__class__(**{**data.__dict__, "regions": ("Lagos", "Kano")})
+    receipt = registry.create_programme(data, ref())
+    pid = int(registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+    registry.authorise(pid, 100, ref())
+    registry.certify(pid, 50, ref())
+    registry.transfer(pid, 10, 20, 25, ref())
+    registry.retire(pid, 11, 10, RetirementInput(RetirementType.CROSS_BORDER, "CH", "Buyer", 1000), ref())
+    registry.freeze(20, ref())
+    registry.pause_transfers(ref())
+    rejected = create_programme(registry)
+    registry.reject(rejected, ref())
+    indexer.catch_up(db)
+
+    programme = rows(db, f"select * from chain.programme where programme_id = {pid}")[0]
+    assert (programme["stage"], programme["credit_issued"], programme["credit_retired"]) == ("authorised", 100, 10)
+    assert (programme["serial_start"], programme["serial_end"], programme["regions"]) == (1, 1000, ["Lagos", "Kano"])
+    assert programme["sector"] == "energy" and programme["country"] == "NG" and programme["credit_unit"] == "ITMO"
+    assert rows(db, f"select stage from chain.programme where programme_id = {rejected}") == [{"stage": "rejected"}]
+    owners = rows(db, f"select account_id, share_ppm from chain.programme_owner where programme_id={pid} order by 1")
+    assert owners == [{"account_id": 10, "share_ppm": 600_000}, {"account_id": 11, "share_ppm": 400_000}]
+    holdings = {r["account_id"]: r for r in rows(db, f"select * from chain.holding where programme_id = {pid}")}
+    assert {a: (h["balance"], h["issued"], h["received"], h["transferred"], h["retired"])
+            for a, h in holdings.items()} == {10: (35, 60, 0, 25, 0), 11: (30, 40, 0, 0, 10), 20: (25, 0, 25, 0, 0)}
+    blocks = rows(db, f"select block_start, block_end, holder, state, retirement_id from chain.serial_block "
+                      f"where programme_id = {pid} order by block_start")  # fmt: skip
+    assert [(b["block_start"], b["block_end"], b["holder"], b["state"]) for b in blocks] == [
+        (1, 25, 20, "held"), (26, 60, 10, "held"), (61, 69, GOVERNMENT, "retired_international"),
+        (70, 70, GOVERNMENT, "retired_omge"), (71, 100, 11, "held"),
+    ]  # fmt: skip
+    retirement = rows(db, "select * from chain.retirement")[0]
+    assert (retirement["retirement_type"], retirement["country"], retirement["beneficiary"]) == ("cross_border", "CH",
+                                                                                                 "Buyer")
+    assert (retirement["amount"], retirement["omge_amount"]) == (10, 1)
+    assert retirement["ranges"] == [{"start": 61, "end": 69, "source_end": 100}]
+    transfer = rows(db, "select * from chain.transfer")[0]
+    assert (transfer["from_account"], transfer["to_account"], transfer["amount"]) == (10, 20, 25)
+    assert rows(db, "select amount from chain.issuance") == [{"amount": 100}]
+    assert rows(db, "select certifier_id, certified from chain.programme_certifier") == [
+        {"certifier_id": 50, "certified": True}]
+    assert rows(db, "select account_id, frozen from chain.account") == [{"account_id": 20, "frozen": True}]
+    assert rows(db, "select paused, government_account from chain.registry_state") == [
+        {"paused": True, "government_account": GOVERNMENT}]
+    balances = rows(db, "select account_id, balance, frozen_balance from chain.account_balance order by 1")
+    assert balances[-1] == {"account_id": 20, "balance": 25, "frozen_balance": 25}
+    retired = rows(db, "select account, total from chain.retired_account_balance order by account")
+    assert retired == [{"account": "international", "total": 9}, {"account": "omge", "total": 1}]
+    names = [r["name"] for r in rows(db, "select name from chain.event order by block_number, log_index")]
+    assert "ProgrammeCreated" in names and "CreditsRetired" in names
+    locations = rows(db, f"select region_name, status from chain.programme_location where programme_id={pid}")
+    assert [r["region_name"] for r in locations] == ["Lagos", "Kano"]
+
+
+def test_applying_a_range_twice_changes_nothing(registry: Registry, indexer: Indexer, db: Connection) -> None:
+    pid = authorised_programme(registry, issue=50)
+    registry.transfer(pid, 10, 20, 5, ref())
+    indexer.catch_up(db)
+    before = {t.name: rows(db, f"select * from chain.{t.name}") for t in chain.SCHEMA_TABLES
+              if t.name not in ("indexer_cursor",)}  # fmt: skip
+    # Rewind the cursor to the deployment and apply the same blocks again.
+    db.execute(text("update chain.indexer_cursor set block_number = :b, block_hash = (select hash from chain.block "
+                    "where number = :b)"), {"b": indexer.deploy_block - 1})  # fmt: skip
+    db.commit()
+    indexer.catch_up(db)
+    after = {t.name: rows(db, f"select * from chain.{t.name}") for t in chain.SCHEMA_TABLES
+             if t.name not in ("indexer_cursor",)}  # fmt: skip
+    for name in before:
+        if name == "block":
+            continue
+        assert after[name] == before[name], name
+    assert db.execute(select(chain.indexer_cursor.c.events_applied)).scalar() == len(before["event"])
