@@ -1,0 +1,117 @@
+"""Compare every projection with the contract's view functions; list each difference.
+
+This is the registry's public-verifiability check turned on ourselves: what the database says must be what
+anyone reading the chain sees. Views are read at the indexer's cursor block, so a running chain does not cause
+false differences (the chain must keep that block's state; the local Anvil keeps 64 blocks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+from web3.contract import Contract
+
+from indexer.handlers import BLOCK_STATE, STAGE
+from node.chain.batch import ViewBatch
+from node.chain.types import BlockState, ProgrammeStage
+from node.models import chain
+
+
+@dataclass(frozen=True)
+class Difference:
+    what: str
+    projection: Any
+    chain: Any
+
+    def __str__(self) -> str:
+        return f"{self.what}: projection={self.projection!r} chain={self.chain!r}"
+
+
+def reconcile(conn: Connection, contract: Contract, rpc_url: str, *, cursor_name: str = "registry") -> list[Difference]:
+    cursor = conn.execute(select(chain.indexer_cursor).where(chain.indexer_cursor.c.name == cursor_name)).first()
+    if cursor is None:
+        return [Difference("indexer cursor", None, "the indexer has not run")]
+    at = int(cursor.block_number)
+    batch = ViewBatch(contract, rpc_url)
+    diffs: list[Difference] = []
+
+    programmes = {r.programme_id: r for r in conn.execute(select(chain.programme))}
+    owners: dict[int, list[tuple[int, int]]] = {}
+    for r in conn.execute(select(chain.programme_owner).order_by(chain.programme_owner.c.position)):
+        owners.setdefault(r.programme_id, []).append((r.account_id, r.share_ppm))
+    certifiers: dict[int, set[int]] = {}
+    for r in conn.execute(select(chain.programme_certifier).where(chain.programme_certifier.c.certified)):
+        certifiers.setdefault(r.programme_id, set()).add(r.certifier_id)
+    holdings = {(r.programme_id, r.account_id): int(r.balance) for r in conn.execute(select(chain.holding))}
+    blocks = list(conn.execute(select(chain.serial_block).order_by(chain.serial_block.c.block_start)))
+    accounts = {r.account_id: r.frozen for r in conn.execute(select(chain.account))}
+    registry_row = conn.execute(select(chain.registry_state)).first()
+    retirements = conn.execute(select(chain.retirement.c.retirement_id)).all()
+
+    held: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for b in blocks:
+        if b.state == BLOCK_STATE[BlockState.HELD]:
+            held.setdefault((b.programme_id, b.holder), []).append((int(b.block_start), int(b.block_end)))
+    pairs = sorted(set(holdings) | {(pid, a) for pid, os in owners.items() for a, _ in os})
+    every_account = sorted(set(accounts) | {a for _, a in pairs})
+    retired = [b for b in blocks if b.state != BLOCK_STATE[BlockState.HELD]]
+
+    calls: list[tuple[str, tuple[Any, ...]]] = [("totals", ()), ("paused", ()), ("governmentAccount", ())]
+    calls += [("getProgramme", (pid,)) for pid in sorted(programmes)]
+    calls += [c for pair in pairs for c in (("balanceOf", pair), ("blocksOf", pair))]
+    calls += [("isFrozen", (a,)) for a in every_account]
+    calls += [("getBlock", (int(b.block_end),)) for b in retired]
+    answers = iter(batch.call(calls, block=at))
+
+    programme_count, serial_counter, retirement_count = next(answers)
+    _check(diffs, "programme count", len(programmes), programme_count)
+    _check(diffs, "retirement count", len(retirements), retirement_count)
+    highest = max((int(p.serial_end) for p in programmes.values() if p.serial_end is not None), default=0)
+    _check(diffs, "serial counter", highest, serial_counter)
+    paused, government = next(answers), next(answers)
+    _check(diffs, "paused", registry_row.paused if registry_row else False, paused)
+    _check(diffs, "government account", registry_row.government_account if registry_row else None, government)
+
+    held_by_programme: dict[int, int] = {}
+    for pid in sorted(programmes):
+        view, row = next(answers), programmes[pid]
+        where = f"programme {pid}"
+        _check(diffs, f"{where} stage", row.stage, STAGE[ProgrammeStage(view[1])])
+        _check(diffs, f"{where} external id", row.external_id, view[2])
+        _check(diffs, f"{where} credit estimate", int(row.credit_estimate), view[9])
+        _check(diffs, f"{where} credits issued", int(row.credit_issued), view[10])
+        _check(diffs, f"{where} credits retired", int(row.credit_retired), view[11])
+        _check(diffs, f"{where} serial range", (_int(row.serial_start), _int(row.serial_end)),
+               (view[12] or None, view[13] or None))  # fmt: skip
+        _check(diffs, f"{where} owners", owners.get(pid, []), list(zip(view[14], view[15], strict=True)))
+        _check(diffs, f"{where} certifiers", sorted(certifiers.get(pid, set())), sorted(view[16]))
+        held_by_programme[pid] = view[10] - view[11]
+    for pid, account in pairs:
+        balance, chain_blocks = next(answers), next(answers)
+        where = f"programme {pid} account {account}"
+        _check(diffs, f"{where} balance", holdings.get((pid, account), 0), balance)
+        _check(diffs, f"{where} blocks", held.get((pid, account), []), [(b[0], b[1]) for b in chain_blocks])
+    sums: dict[int, int] = {}
+    for (pid, _), balance in holdings.items():
+        sums[pid] = sums.get(pid, 0) + balance
+    for pid, expected in held_by_programme.items():
+        # Catches accounts the projections miss entirely: their credits are absent from the sum.
+        _check(diffs, f"programme {pid} credits held (sum of holdings)", sums.get(pid, 0), expected)
+    for account in every_account:
+        _check(diffs, f"account {account} frozen", accounts.get(account, False), next(answers))
+    for b in retired:
+        view = next(answers)
+        _check(diffs, f"block {b.block_end}", (int(b.block_start), b.programme_id, b.holder, b.state, b.retirement_id),
+               (view[0], view[2], view[3], BLOCK_STATE[BlockState(view[4])], view[5]))  # fmt: skip
+    return diffs
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _check(diffs: list[Difference], what: str, projection: Any, on_chain: Any) -> None:
+    if projection != on_chain:
+        diffs.append(Difference(what, projection, on_chain))
