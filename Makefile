@@ -16,7 +16,7 @@ lint: deps
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 types: deps
-	$(BIN)/mypy node api bench tests
+	$(BIN)/mypy node api indexer bench tests
 
 compile: deps
 	$(BIN)/registry compile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health, problems
+from api import health, metrics, problems
 from node.context import NodeContext
 
 
@@ -14,4 +14,5 @@ def create_app(context: NodeContext) -> FastAPI:
     app.state.context = context
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     return app

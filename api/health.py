@@ -1,4 +1,4 @@
-"""``GET /health``: chain (id, head block, contract addresses) and database status."""
+"""``GET /health``: chain (id, head block, contract addresses), database and indexer status."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from node.chain.errors import ChainUnavailable
 from node.context import NodeContext
 from node.db.engine import database_status
+from node.indexer_status import indexer_status
 
 router = APIRouter(tags=["health"])
 
@@ -35,10 +36,21 @@ class DatabaseHealth(BaseModel):
     error: str | None = None
 
 
+class IndexerHealth(BaseModel):
+    status: str
+    indexed_block: int | None
+    safe_block: int | None
+    head_block: int | None
+    lag_blocks: int | None
+    lag_seconds: float | None
+    events_applied: int
+
+
 class Health(BaseModel):
     status: str
     chain: ChainHealth
     database: DatabaseHealth
+    indexer: IndexerHealth | None
 
 
 @router.get("/health", response_model=Health, responses={503: {"model": Health}})
@@ -65,5 +77,11 @@ def health(request: Request) -> JSONResponse:
         error=db.error,
     )
     ok = chain.status == "ok" and database.status == "ok"
-    body = Health(status="ok" if ok else "degraded", chain=chain, database=database)
+    indexer = None
+    if db.ok:
+        status = indexer_status(context.engine, context.client)
+        indexer = IndexerHealth(status=status.state, indexed_block=status.indexed_block, safe_block=status.safe_block,
+                                head_block=status.head_block, lag_blocks=status.lag_blocks,
+                                lag_seconds=status.lag_seconds, events_applied=status.events_applied)  # fmt: skip
+    body = Health(status="ok" if ok else "degraded", chain=chain, database=database, indexer=indexer)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

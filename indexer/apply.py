@@ -29,9 +29,7 @@ def new_events(conn: Connection, events: Sequence[Event]) -> list[Event]:
     seen = {
         (bytes(tx), index)
         for tx, index in conn.execute(
-            select(chain.event.c.tx_hash, chain.event.c.log_index).where(
-                chain.event.c.block_number.between(low, high)
-            )
+            select(chain.event.c.tx_hash, chain.event.c.log_index).where(chain.event.c.block_number.between(low, high))
         )
     }
     return [e for e in events if (e.tx_hash, e.log_index) not in seen]

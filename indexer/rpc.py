@@ -75,7 +75,7 @@ class ChainReader:
         wanted = sorted(set(numbers))
         if not wanted:
             return {}
-        payload = [{"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": [hex(n), False]}
+        payload: list[Any] = [{"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": [hex(n), False]}
                    for i, n in enumerate(wanted)]  # fmt: skip
         try:
             response = self.session.post(self.url, json=payload, timeout=self.timeout)

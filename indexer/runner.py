@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -175,10 +174,15 @@ class Indexer:
         conn.execute(
             update(chain.indexer_cursor)
             .where(chain.indexer_cursor.c.name == self.config.name)
-            .values(block_number=last, block_hash=end.hash, head_block=head, head_time=head_time,
-                    safe_block=max(0, head - self.config.finality_depth),
-                    events_applied=chain.indexer_cursor.c.events_applied + applied,
-                    updated_at=datetime.now(UTC))  # fmt: skip
+            .values(
+                block_number=last,
+                block_hash=end.hash,
+                head_block=head,
+                head_time=head_time,
+                safe_block=max(0, head - self.config.finality_depth),
+                events_applied=chain.indexer_cursor.c.events_applied + applied,
+                updated_at=datetime.now(UTC),
+            )  # fmt: skip
         )
         conn.execute(delete(chain.block).where(chain.block.c.number < last - BLOCKS_KEPT))
         return applied

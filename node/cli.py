@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 from contextlib import ExitStack, suppress
 from dataclasses import asdict
 
@@ -33,11 +35,14 @@ def up() -> None:
     settings = get_settings()
     # Imported here: the API package is only needed by the commands that serve it.
     from api.app import create_app
+    from indexer.service import IndexerThreads
 
     with ExitStack() as stack:
         endpoints = services.start_services(settings, stack)
         context = NodeContext.connect(settings, database_url=endpoints.database_url, rpc_url=endpoints.rpc_url)
         stack.callback(context.engine.dispose)
+        indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
+        stack.callback(indexer.close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info")
         typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
         # uvicorn re-raises the Ctrl-C it handled; leaving the stack then stops Anvil and PostgreSQL cleanly.
@@ -62,6 +67,70 @@ def deploy() -> None:
         rpc_url = services.start_chain(settings, stack)
         deployment, created = services.deploy(settings, rpc_url)
     typer.echo(json.dumps(asdict(deployment) | {"created": created}, indent=2))
+
+
+@app.command()
+def index(
+    rebuild: bool = typer.Option(False, "--rebuild", help="Empty the projections and replay from the deploy block."),
+    once: bool = typer.Option(False, "--once", help="Catch up with the chain, then exit."),
+    metrics_port: int | None = typer.Option(None, help="Serve Prometheus metrics on this port."),
+) -> None:
+    """Replicate the chain into PostgreSQL and follow the head (standby while another indexer is active)."""
+    _logging()
+    settings = get_settings()
+    from indexer.locations.worker import LocationWorker, provider_from_settings
+    from indexer.service import build_indexer, clear_projections
+
+    with ExitStack() as stack:
+        database_url = services.start_database(settings, stack)
+        migrate.upgrade(database_url)
+        context = NodeContext.connect(settings, database_url=database_url, rpc_url=services.running_chain(settings))
+        stack.callback(context.engine.dispose)
+        if rebuild:
+            clear_projections(context.engine)
+        indexer = build_indexer(settings, context.engine, context.client.rpc_url, context.deployment)
+        if once:
+            with context.engine.connect() as conn:
+                indexer.catch_up(conn)
+            LocationWorker(
+                context.engine, provider_from_settings(settings), settings.registry_country
+            ).resolve_pending()
+            typer.echo(f"indexed to block {indexer.stats.indexed_block}, {indexer.stats.events_applied} events")
+            return
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+            from prometheus_client.registry import CollectorRegistry
+
+            from node.indexer_status import IndexerCollector
+
+            registry = CollectorRegistry()
+            registry.register(IndexerCollector(context.engine, context.client))
+            start_http_server(metrics_port, registry=registry)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        worker = LocationWorker(context.engine, provider_from_settings(settings), settings.registry_country)
+        threading.Thread(target=worker.run, args=(stop,), name="locations", daemon=True).start()
+        indexer.run(stop)
+
+
+@app.command()
+def reconcile() -> None:
+    """Compare every projection with the contract's views; print each difference. Exit 0 only when none."""
+    _logging()
+    settings = get_settings()
+    from indexer.reconcile import reconcile as compare
+
+    with ExitStack() as stack:
+        database_url = services.start_database(settings, stack)
+        context = NodeContext.connect(settings, database_url=database_url, rpc_url=services.running_chain(settings))
+        stack.callback(context.engine.dispose)
+        with context.engine.connect() as conn:
+            differences = compare(conn, context.registry.contract, context.client.rpc_url)
+    for difference in differences:
+        typer.echo(str(difference))
+    typer.echo(f"{len(differences)} difference(s)")
+    raise typer.Exit(1 if differences else 0)
 
 
 @db_app.command("upgrade")

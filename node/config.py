@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -58,6 +59,22 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+
+    indexer_confirmations: int = Field(default=0, ge=0)
+    """Blocks the indexer stays behind the head. 0 applies a mined block at once (reorgs are rolled back)."""
+
+    indexer_finality_depth: int = Field(default=12, ge=0)
+    """Rows at least this many blocks below the head are reported as confirmed."""
+
+    indexer_poll_interval: float = Field(default=0.05, gt=0)
+    """Seconds between head polls while the indexer is caught up."""
+
+    location_provider: Literal["file", "mapbox"] = "file"
+    """Where region names get coordinates: the shipped region file, or Mapbox geocoding."""
+
+    mapbox_token: SecretStr | None = None
+    mapbox_url: str = "https://api.mapbox.com"
+    location_timeout: float = Field(default=5.0, gt=0)
 
     @field_validator("registry_country")
     @classmethod

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from indexer.rpc import ChainReader
+from indexer.runner import Indexer, IndexerConfig
 from node.chain.client import ChainClient, new_request_ref
 from node.chain.compiler import Artifact, compile_contracts
 from node.chain.deployment import Deployment, deploy_registry
@@ -23,7 +27,8 @@ from node.chain.types import PPM, ProgrammeInput, Sector
 from node.config import ANVIL_DEV_KEY
 from node.db import migrate
 from node.db.embedded import EmbeddedPostgres
-from node.db.engine import sqlalchemy_url
+from node.db.engine import make_engine, sqlalchemy_url
+from node.models import chain
 from node.runtime.anvil import AnvilProcess, free_port
 
 STRANGER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -153,6 +158,42 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.close()
     if embedded is not None:
         embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_chain_schema(engine: Engine) -> None:
+    names = ", ".join(f"chain.{t.name}" for t in chain.SCHEMA_TABLES)
+    with engine.begin() as conn:
+        conn.execute(text(f"truncate {names} cascade"))
+
+
+@pytest.fixture
+def make_indexer(
+    engine: Engine,
+    anvil_url: str,
+    deployment: Deployment,
+    artifacts: dict[str, Artifact],
+    clean_chain_schema: None,
+    chain_snapshot: None,
+) -> Callable[..., Indexer]:
+    def build(**config: Any) -> Indexer:
+        return Indexer(engine, ChainReader(anvil_url), address=deployment.registry,
+                       abi=artifacts["CarbonRegistry"].abi, deploy_block=deployment.deploy_block,
+                       config=IndexerConfig(**config))  # fmt: skip
+
+    return build
+
+
+@pytest.fixture
+def indexer(make_indexer: Callable[..., Indexer]) -> Indexer:
+    return make_indexer()
 
 
 def _libpq(url: str) -> str:

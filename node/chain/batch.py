@@ -27,10 +27,9 @@ class ViewBatch:
         self.chunk = chunk
         self.timeout = timeout
         self.session = requests.Session()
+        abi: list[dict[str, Any]] = list(contract.abi)  # type: ignore[arg-type]
         self._outputs = {
-            item["name"]: [_abi_type(o) for o in item["outputs"]]
-            for item in contract.abi
-            if item.get("type") == "function"
+            item["name"]: [_abi_type(o) for o in item["outputs"]] for item in abi if item.get("type") == "function"
         }
 
     def call(self, calls: list[tuple[str, tuple[Any, ...]]], block: int | str = "latest") -> list[Any]:
@@ -39,7 +38,7 @@ class ViewBatch:
         results: list[Any] = []
         for start in range(0, len(calls), self.chunk):
             part = calls[start : start + self.chunk]
-            payload = [
+            payload: list[Any] = [
                 {"jsonrpc": "2.0", "id": i, "method": "eth_call",
                  "params": [{"to": self.contract.address, "data": self.contract.encode_abi(name, args=list(args))},
                             tag]}

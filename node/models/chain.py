@@ -100,8 +100,9 @@ programme = Table(
 programme_owner = Table(
     "programme_owner",
     metadata,
-    Column("programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("position", SmallInteger, primary_key=True),
     Column("account_id", BigInteger, nullable=False),
     Column("share_ppm", Integer, nullable=False),
@@ -111,8 +112,9 @@ programme_owner = Table(
 programme_certifier = Table(
     "programme_certifier",
     metadata,
-    Column("programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("certifier_id", BigInteger, primary_key=True),
     Column("certified", Boolean, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
@@ -122,8 +124,9 @@ programme_certifier = Table(
 holding = Table(
     "holding",
     metadata,
-    Column("programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("account_id", BigInteger, primary_key=True),
     Column("balance", U64, nullable=False, server_default="0"),
     Column("issued", U64, nullable=False, server_default="0", comment="Received by issuance"),
@@ -140,8 +143,7 @@ serial_block = Table(
     metadata,
     Column("block_end", U64, primary_key=True, comment="Last serial: the block's id, never changes"),
     Column("block_start", U64, nullable=False),
-    Column("programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"),
-           nullable=False),
+    Column("programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"), nullable=False),
     Column("holder", BigInteger, nullable=False),
     Column("state", Text, nullable=False),
     Column("retirement_id", BigInteger, nullable=True),
@@ -223,8 +225,9 @@ retirement = Table(
 programme_location = Table(
     "programme_location",
     metadata,
-    Column("programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "programme_id", BigInteger, ForeignKey("chain.programme.programme_id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("position", SmallInteger, primary_key=True),
     Column("region_name", Text, nullable=False),
     Column("status", Text, nullable=False, comment="pending | resolved | unknown | unavailable"),
@@ -251,5 +254,20 @@ region_cache = Table(
     comment="Answers of location providers, so a replayed programme is not geocoded again",
 )
 
-SCHEMA_TABLES = (indexer_cursor, block, event, programme, programme_owner, programme_certifier, holding,
-                 serial_block, account, registry_state, issuance, transfer, retirement, programme_location, region_cache)
+SCHEMA_TABLES = (
+    indexer_cursor,
+    block,
+    event,
+    programme,
+    programme_owner,
+    programme_certifier,
+    holding,
+    serial_block,
+    account,
+    registry_state,
+    issuance,
+    transfer,
+    retirement,
+    programme_location,
+    region_cache,
+)

@@ -54,6 +54,16 @@ def start_chain(settings: Settings, stack: ExitStack) -> str:
     return anvil.url
 
 
+def running_chain(settings: Settings) -> str:
+    """``CHAIN_RPC_URL``, or the local Anvil of a running ``registry up`` (for index/reconcile processes)."""
+    if settings.chain_rpc_url:
+        return settings.chain_rpc_url
+    anvil = AnvilProcess(port=settings.anvil_port, home=settings.data_dir / "anvil")
+    if not anvil.is_ready():
+        raise AnvilError(f"No chain on port {settings.anvil_port}: start `registry up` or set CHAIN_RPC_URL.")
+    return anvil.url
+
+
 def deploy(settings: Settings, rpc_url: str) -> tuple[Deployment, bool]:
     """Compiles if needed and deploys the registry unless this chain already has it."""
     artifacts = compile_contracts()

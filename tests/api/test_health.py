@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from api.app import create_app
+from indexer.runner import Indexer
 from node.chain.client import ChainClient
 from node.chain.deployment import Deployment
 from node.chain.errors import InsufficientCredits
@@ -16,7 +18,9 @@ from node.chain.registry import Registry
 from node.config import ANVIL_DEV_KEY, Settings
 from node.context import NodeContext
 from node.db.engine import make_engine
+from node.db.migrate import head_revision
 from node.runtime.anvil import free_port
+from tests.conftest import authorised_programme, ref
 
 
 def _context(database_url: str, client: ChainClient, deployment: Deployment, registry: Registry) -> NodeContext:
@@ -24,7 +28,9 @@ def _context(database_url: str, client: ChainClient, deployment: Deployment, reg
 
 
 @pytest.fixture
-def api(database_url: str, client: ChainClient, deployment: Deployment, registry: Registry) -> Iterator[TestClient]:
+def api(
+    database_url: str, client: ChainClient, deployment: Deployment, registry: Registry, clean_chain_schema: None
+) -> Iterator[TestClient]:
     app = create_app(_context(database_url, client, deployment, registry))
 
     @app.get("/test/revert")
@@ -52,7 +58,10 @@ def test_health_reports_chain_and_database(api: TestClient, deployment: Deployme
     assert body["chain"]["contracts"]["implementation"] == deployment.implementation
     assert body["chain"]["contracts"]["deploy_block"] == deployment.deploy_block
     assert body["database"]["status"] == "ok"
-    assert body["database"]["revision"] == "0001_schemas"
+    assert body["database"]["revision"] == head_revision()
+    assert body["indexer"] == {"status": "not_started", "indexed_block": None, "safe_block": None,
+                               "head_block": None, "lag_blocks": None, "lag_seconds": None,
+                               "events_applied": 0}  # fmt: skip
 
 
 def test_health_is_503_when_chain_is_unreachable(
@@ -103,3 +112,28 @@ def test_unexpected_error_is_500_without_internals(api: TestClient) -> None:
     assert body["type"] == "/problems/internal-error"
     assert "secret" not in response.text
     assert len(body["request_id"]) == 32
+
+
+def test_health_and_metrics_report_indexer_progress(
+    api: TestClient, registry: Registry, make_indexer: Callable[..., Indexer], engine: Engine
+) -> None:
+    authorised_programme(registry, issue=10)
+    indexer = make_indexer()
+    with engine.connect() as conn:
+        indexer.catch_up(conn)
+    head = registry.client.w3.eth.block_number
+    body = api.get("/health").json()["indexer"]
+    assert body["status"] == "ok"
+    assert (body["indexed_block"], body["head_block"], body["lag_blocks"], body["lag_seconds"]) == (head, head, 0, 0)
+    assert body["events_applied"] >= 3
+    registry.freeze(99, ref())  # one block the indexer has not seen yet
+    assert api.get("/health").json()["indexer"]["lag_blocks"] == 1
+
+    metrics = api.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    lines = dict(line.rsplit(" ", 1) for line in metrics.text.splitlines() if line and not line.startswith("#"))
+    assert float(lines["registry_indexer_block"]) == head
+    assert float(lines["registry_chain_head_block"]) == head + 1
+    assert float(lines["registry_indexer_lag_blocks"]) == 1
+    assert float(lines["registry_indexer_events_applied_total"]) == body["events_applied"]

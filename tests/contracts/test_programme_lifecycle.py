@@ -36,7 +36,10 @@ class TestCreate:
         data = programme_input()
         data = data.__class__(**{**data.__dict__, "regions": ("Lagos", "Kano")})
         receipt = registry.create_programme(data, ref())
-        assert list(registry.events(receipt, "ProgrammeCreated")[0]["args"]["programme"]["regions"]) == ["Lagos", "Kano"]
+        assert list(registry.events(receipt, "ProgrammeCreated")[0]["args"]["programme"]["regions"]) == [
+            "Lagos",
+            "Kano",
+        ]
 
     def test_create_rejects_duplicate_external_id(self, registry: Registry) -> None:
         first = create_programme(registry, external_id="DUP")

@@ -18,6 +18,7 @@ from node.chain.client import ChainClient, new_request_ref
 from node.chain.compiler import load_artifacts
 from node.chain.registry import Registry
 from node.config import ANVIL_DEV_KEY
+from node.db.migrate import head_revision
 from node.paths import PROJECT_ROOT
 from node.runtime.anvil import free_port
 from tests.conftest import programme_input
@@ -75,7 +76,7 @@ def test_up_runs_everything_and_a_second_up_keeps_state(tmp_path: Path) -> None:
     try:
         first = node.start()
         assert first["status"] == "ok"
-        assert first["database"]["revision"] == "0001_schemas"
+        assert first["database"]["revision"] == head_revision()
         registry_address = first["chain"]["contracts"]["registry"]
         rpc = f"http://127.0.0.1:{node.anvil_port}"
         client = ChainClient(rpc, ANVIL_DEV_KEY, lock_dir=tmp_path / "locks")
