@@ -43,6 +43,9 @@ def main() -> None:
         longitude = round(sum(p[1] for p in points) / len(points), 4)
         key = name_key(region)
         match = difflib.get_close_matches(key, list(iso[country]), n=1, cutoff=0.8)
+        if not match:  # "Nairobi Area" (GeoNames) and "Nairobi City" (ISO): the same first word, and only one
+            same_start = [k for k in iso[country] if k.split()[:1] == key.split()[:1]]
+            match = same_start if len(same_start) == 1 else []
         code, official = iso[country][match[0]] if match else ("", "")
         rows.append((country, region, code, latitude, longitude))
         if official and name_key(official) != key:

@@ -7,7 +7,8 @@ import unicodedata
 
 GENERIC_WORDS = {
     "state", "region", "province", "governorate", "department", "departement", "district", "county", "oblast",
-    "prefecture", "municipality", "territory", "federal", "capital", "of", "the", "autonomous", "republic",
+    "prefecture", "municipality", "territory", "federal", "capital", "of", "the", "autonomous", "republic", "area",
+    "de", "du", "des", "del", "da", "do",
 }  # fmt: skip
 
 
