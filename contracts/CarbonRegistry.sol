@@ -374,15 +374,26 @@ contract CarbonRegistry is
     }
 
     /// @inheritdoc ICarbonRegistry
-    function blocksOf(uint40 programmeId, uint40 account) external view returns (BlockView[] memory views) {
+    function blocksOf(uint40 programmeId, uint40 account, uint64 fromBlockEnd, uint256 limit)
+        external
+        view
+        returns (BlockView[] memory page, uint64 next)
+    {
         RegistryStorage storage $ = _registry();
-        Holding storage holding = $.programmes[programmeId].holdings[account];
+        uint64 first = $.programmes[programmeId].holdings[account].head;
+        if (fromBlockEnd != 0) {
+            Block storage from = $.blocks[fromBlockEnd];
+            if (from.state != BlockState.Held || from.holder != account || from.programmeId != programmeId) {
+                revert BlockNotFound(fromBlockEnd);
+            }
+            first = fromBlockEnd;
+        }
         uint256 count;
-        for (uint64 id = holding.head; id != 0; id = $.blocks[id].next) ++count;
-        views = new BlockView[](count);
-        uint64 cursor = holding.head;
+        for (next = first; next != 0 && count < limit; next = $.blocks[next].next) ++count;
+        page = new BlockView[](count);
+        uint64 cursor = first;
         for (uint256 i = 0; i < count; ++i) {
-            views[i] = _blockView($, cursor);
+            page[i] = _blockView($, cursor);
             cursor = $.blocks[cursor].next;
         }
     }

@@ -18,6 +18,9 @@ from node.chain.batch import ViewBatch
 from node.chain.types import BlockState, ProgrammeStage
 from node.models import chain
 
+PAGE = 2000
+"""Blocks per ``blocksOf`` page: a long holder list is read in several calls, each within the call gas cap."""
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -60,7 +63,7 @@ def reconcile(conn: Connection, contract: Contract, rpc_url: str, *, cursor_name
 
     calls: list[tuple[str, tuple[Any, ...]]] = [("totals", ()), ("paused", ()), ("governmentAccount", ())]
     calls += [("getProgramme", (pid,)) for pid in sorted(programmes)]
-    calls += [c for pair in pairs for c in (("balanceOf", pair), ("blocksOf", pair))]
+    calls += [c for pair in pairs for c in (("balanceOf", pair), ("blocksOf", (*pair, 0, PAGE)))]
     calls += [("isFrozen", (a,)) for a in every_account]
     calls += [("getBlock", (int(b.block_end),)) for b in retired]
     answers = iter(batch.call(calls, block=at))
@@ -88,8 +91,13 @@ def reconcile(conn: Connection, contract: Contract, rpc_url: str, *, cursor_name
         _check(diffs, f"{where} owners", owners.get(pid, []), list(zip(view[14], view[15], strict=True)))
         _check(diffs, f"{where} certifiers", sorted(certifiers.get(pid, set())), sorted(view[16]))
         held_by_programme[pid] = view[10] - view[11]
+    pages = {}
+    balances = {}
+    for pair in pairs:
+        balances[pair] = next(answers)
+        pages[pair] = _all_pages(batch, pair, next(answers), at)
     for pid, account in pairs:
-        balance, chain_blocks = next(answers), next(answers)
+        balance, chain_blocks = balances[(pid, account)], pages[(pid, account)]
         where = f"programme {pid} account {account}"
         _check(diffs, f"{where} balance", holdings.get((pid, account), 0), balance)
         _check(diffs, f"{where} blocks", held.get((pid, account), []), [(b[0], b[1]) for b in chain_blocks])
@@ -106,6 +114,14 @@ def reconcile(conn: Connection, contract: Contract, rpc_url: str, *, cursor_name
         _check(diffs, f"block {b.block_end}", (int(b.block_start), b.programme_id, b.holder, b.state, b.retirement_id),
                (view[0], view[2], view[3], BLOCK_STATE[BlockState(view[4])], view[5]))  # fmt: skip
     return diffs
+
+
+def _all_pages(batch: ViewBatch, pair: tuple[int, int], first: tuple[list[Any], int], at: int) -> list[Any]:
+    blocks, cursor = list(first[0]), first[1]
+    while cursor:
+        page, cursor = batch.call([("blocksOf", (*pair, cursor, PAGE))], block=at)[0]
+        blocks += page
+    return blocks
 
 
 def _int(value: Any) -> int | None:

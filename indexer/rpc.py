@@ -33,13 +33,17 @@ class ChainReader:
         self.session = requests.Session()
         self._ids = 0
 
+    def _post(self, payload: Any) -> requests.Response:
+        """POST with one retry on a fresh connection (idle keep-alive connections get closed by nodes)."""
+        try:
+            return self.session.post(self.url, json=payload, timeout=self.timeout)
+        except requests.ConnectionError:
+            return self.session.post(self.url, json=payload, timeout=self.timeout)
+
     def _call(self, method: str, params: list[Any]) -> Any:
         self._ids += 1
         try:
-            response = self.session.post(
-                self.url, json={"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params},
-                timeout=self.timeout,
-            )  # fmt: skip
+            response = self._post({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
         except requests.Timeout as exc:
             if method == "eth_getLogs":
                 raise RangeTooLarge(f"eth_getLogs timed out after {self.timeout} s") from exc
@@ -78,7 +82,7 @@ class ChainReader:
         payload: list[Any] = [{"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": [hex(n), False]}
                    for i, n in enumerate(wanted)]  # fmt: skip
         try:
-            response = self.session.post(self.url, json=payload, timeout=self.timeout)
+            response = self._post(payload)
         except requests.RequestException as exc:
             raise ChainUnavailable(f"The chain at {self.url} cannot be reached.") from exc
         answers = {a["id"]: a for a in response.json()}

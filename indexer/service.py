@@ -32,6 +32,8 @@ def build_indexer(settings: Settings, engine: Engine, rpc_url: str, deployment: 
             confirmations=settings.indexer_confirmations,
             finality_depth=settings.indexer_finality_depth,
             poll_interval=settings.indexer_poll_interval,
+            initial_range=min(2000, settings.indexer_max_range),
+            max_range=settings.indexer_max_range,
         ),
     )
 

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     indexer_poll_interval: float = Field(default=0.05, gt=0)
     """Seconds between head polls while the indexer is caught up."""
 
+    indexer_max_range: int = Field(default=20_000, ge=1)
+    """Most blocks per ``eth_getLogs`` query; the indexer halves it on errors and grows it back."""
+
     location_provider: Literal["file", "mapbox"] = "file"
     """Where region names get coordinates: the shipped region file, or Mapbox geocoding."""
 

@@ -161,8 +161,15 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     /// @notice Credits of a programme held by an account.
     function balanceOf(uint40 programmeId, uint40 account) external view returns (uint64);
 
-    /// @notice The blocks of a programme held by an account, in serial order.
-    function blocksOf(uint40 programmeId, uint40 account) external view returns (BlockView[] memory);
+    /// @notice A page of the blocks of a programme held by an account, in serial order.
+    /// @param fromBlockEnd The first block of the page (a `next` from the previous page), or 0 to start at the first.
+    /// @param limit The most blocks to return.
+    /// @return page The blocks.
+    /// @return next The id of the block after the page, or 0 when the page reaches the end.
+    function blocksOf(uint40 programmeId, uint40 account, uint64 fromBlockEnd, uint256 limit)
+        external
+        view
+        returns (BlockView[] memory page, uint64 next);
 
     /// @notice The serial block whose last serial is `blockEnd` (a block's id).
     function getBlock(uint64 blockEnd) external view returns (BlockView memory);

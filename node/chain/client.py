@@ -89,11 +89,22 @@ class ChainClient:
         return self.w3.eth.contract(address=to_checksum_address(address), abi=abi)
 
     def rpc(self, request: Callable[[], T]) -> T:
-        """Runs one JSON-RPC request, turning transport failures into ``ChainUnavailable``."""
-        try:
-            return request()
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise ChainUnavailable(f"The chain at {self.rpc_url} cannot be reached: {type(exc).__name__}.") from exc
+        """Runs one JSON-RPC request, turning transport failures into ``ChainUnavailable``.
+
+        A connection error is retried once on a fresh connection: nodes close idle keep-alive connections, and the
+        first request after a pause then fails although the node is fine. Every request we make is safe to repeat
+        (reads, and re-sending the same signed transaction, which has the same hash).
+        """
+        for attempt in range(2):
+            try:
+                return request()
+            except requests.ConnectionError as exc:
+                if attempt == 0:
+                    continue
+                raise ChainUnavailable(f"The chain at {self.rpc_url} cannot be reached: {type(exc).__name__}.") from exc
+            except requests.Timeout as exc:
+                raise ChainUnavailable(f"The chain at {self.rpc_url} did not answer in time.") from exc
+        raise AssertionError("unreachable")
 
     def call(self, contract: Contract, function: str, *args: Any) -> Any:
         """Calls a view function; a revert becomes its typed error."""

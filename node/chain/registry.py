@@ -71,6 +71,16 @@ class Registry:
 
     # ------------------------------------------------------------------ reads
 
+    def blocks_of(self, programme_id: int, account: int, page_size: int = 500) -> list[tuple[Any, ...]]:
+        """All of an account's blocks of a programme, in serial order, read page by page."""
+        blocks: list[tuple[Any, ...]] = []
+        cursor = 0
+        while True:
+            page, cursor = self.view("blocksOf", programme_id, account, cursor, page_size)
+            blocks += page
+            if cursor == 0:
+                return blocks
+
     def view(self, function: str, *args: Any) -> Any:
         return self.client.call(self.contract, function, *args)
 

@@ -24,7 +24,7 @@ def reverts(error_name: str, **arguments: Any) -> Iterator[None]:
 
 def blocks(registry: Registry, programme_id: int, account: int) -> list[tuple[int, int]]:
     """The account's blocks of a programme as ``(start, end)`` pairs, in list order."""
-    return [(b[0], b[1]) for b in registry.view("blocksOf", programme_id, account)]
+    return [(b[0], b[1]) for b in registry.blocks_of(programme_id, account)]
 
 
 def balance(registry: Registry, programme_id: int, account: int) -> int:

@@ -119,3 +119,23 @@ def test_transfer_while_paused_is_refused(registry: Registry) -> None:
     registry.unpause_transfers(ref())
     registry.transfer(pid, 10, 20, 1, ref())
     assert balance(registry, pid, 20) == 1
+
+
+def test_blocks_are_read_page_by_page(registry: Registry) -> None:
+    pid = authorised_programme(registry, issue=50, estimate=100)
+    for _ in range(5):
+        registry.transfer(pid, 10, 20, 2, ref())  # five blocks at account 20
+    page, following = registry.view("blocksOf", pid, 20, 0, 2)
+    assert ([(b[0], b[1]) for b in page], following) == ([(1, 2), (3, 4)], 6)
+    page, following = registry.view("blocksOf", pid, 20, following, 2)
+    assert ([(b[0], b[1]) for b in page], following) == ([(5, 6), (7, 8)], 10)
+    page, following = registry.view("blocksOf", pid, 20, following, 2)
+    assert ([(b[0], b[1]) for b in page], following) == ([(9, 10)], 0)
+    assert len(registry.blocks_of(pid, 20, page_size=2)) == 5
+
+
+def test_page_cursor_must_be_a_block_of_that_holding(registry: Registry) -> None:
+    pid = authorised_programme(registry, issue=50)
+    registry.transfer(pid, 10, 20, 2, ref())
+    with reverts("BlockNotFound", blockEnd=50):
+        registry.view("blocksOf", pid, 20, 50, 10)  # block 3-50 belongs to account 10

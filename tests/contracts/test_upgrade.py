@@ -26,7 +26,7 @@ def _state(registry: Registry) -> dict[str, Any]:
         for account in ACCOUNTS:
             state[f"p{pid}/{account}"] = (
                 registry.view("balanceOf", pid, account),
-                registry.view("blocksOf", pid, account),
+                registry.blocks_of(pid, account),
             )
     for rid in range(1, retirement_count + 1):
         state[f"r{rid}"] = registry.view("getRetirement", rid)

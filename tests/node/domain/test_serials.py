@@ -46,9 +46,7 @@ def test_block_serials_lie_inside_the_programme_serial(registry: Registry) -> No
     common = {"country": "NG", "credit_unit": "ITMO", "sectoral_scope": view[4], "programme_id": pid,
               "start_time": view[7]}  # fmt: skip
     whole = serial_number(**common, start=view[12], end=view[13])
-    blocks = [
-        serial_number(**common, start=b[0], end=b[1]) for a in (10, 11, 20) for b in registry.view("blocksOf", pid, a)
-    ]
+    blocks = [serial_number(**common, start=b[0], end=b[1]) for a in (10, 11, 20) for b in registry.blocks_of(pid, a)]
     assert str(whole) == "NG-ITMO-1-001-2023-0-1-1000"
     assert sorted(str(b) for b in blocks) == sorted(
         ["NG-ITMO-1-001-2023-0-1-30", "NG-ITMO-1-001-2023-0-31-50", "NG-ITMO-1-001-2023-0-51-100"]

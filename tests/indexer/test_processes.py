@@ -1,0 +1,96 @@
+"""Real `registry index` processes: SIGKILL at random moments loses and duplicates nothing; a standby takes
+over when the active indexer dies, and two never apply at once."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from bench.load import generate
+from indexer.reconcile import reconcile
+from node.chain.deployment import Deployment
+from node.chain.registry import Registry
+from node.config import ANVIL_DEV_KEY
+from tests.conftest import authorised_programme
+from tests.indexer.processes import IndexerProcess, cursor, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _chain_log_count(registry: Registry, from_block: int) -> int:
+    logs = registry.client.w3.eth.get_logs({"address": registry.contract.address, "fromBlock": from_block,
+                                            "toBlock": "latest"})  # fmt: skip
+    return len(logs)
+
+
+def _lock_holders(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("select count(*) from pg_locks where locktype = 'advisory' and granted")).scalar()
+                   or 0)  # fmt: skip
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
+    registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
+    clean_chain_schema: None,
+) -> None:  # fmt: skip
+    pid = authorised_programme(registry, issue=10**6, estimate=10**12)
+    generate(registry, ANVIL_DEV_KEY, pid, 20_000)
+    head = registry.client.w3.eth.block_number
+    expected_events = _chain_log_count(registry, deployment.deploy_block)
+    assert expected_events >= 20_000
+    rng = random.Random(20261130)
+    kills, seen = 0, -1
+    while kills < 10:
+        process = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "victim",
+                                 INDEXER_MAX_RANGE="2").start()  # fmt: skip
+        wait_for(lambda: cursor(engine) > seen, 60, "the indexer to apply a range")  # noqa: B023
+        time.sleep(rng.uniform(0.0, 0.25))
+        process.kill()
+        kills += 1
+        seen = cursor(engine)
+        assert seen < head, "the replication finished before ten kills; use smaller ranges"
+    final = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "final").start()
+    wait_for(lambda: cursor(engine) >= head, 120, "the indexer to reach the head")
+    assert final.stop() == 0
+
+    with engine.connect() as conn:
+        assert reconcile(conn, registry.contract, registry.client.rpc_url) == []
+        stored = conn.execute(text("select count(*), count(distinct (tx_hash, log_index)) from chain.event")).one()
+        transfers = conn.execute(text("select count(*) from chain.transfer")).scalar()
+        transfer_events = conn.execute(text("select count(*) from chain.event where name = 'CreditsTransferred'"))
+        assert tuple(stored) == (expected_events, expected_events)
+        assert transfers == transfer_events.scalar() == 14_000
+
+
+def test_standby_takes_over_and_two_never_apply_at_once(
+    registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
+    clean_chain_schema: None,
+) -> None:  # fmt: skip
+    pid = authorised_programme(registry, issue=10**6, estimate=10**12)
+    first = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "first").start()
+    wait_for(lambda: first.activations() == 1, 60, "the first indexer to become active")
+    second = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "second").start()
+    try:
+        generate(registry, ANVIL_DEV_KEY, pid, 300)
+        head = registry.client.w3.eth.block_number
+        wait_for(lambda: cursor(engine) >= head, 60, "the active indexer to catch up")
+        time.sleep(1.5)  # the standby has been polling for the lock all along
+        assert second.activations() == 0
+        assert _lock_holders(engine) == 1
+
+        first.kill()
+        took = wait_for(lambda: second.activations() == 1, 30, "the standby to take over")
+        assert took < 5
+        generate(registry, ANVIL_DEV_KEY, pid, 300)
+        head = registry.client.w3.eth.block_number
+        wait_for(lambda: cursor(engine) >= head, 60, "the new active indexer to catch up")
+        assert _lock_holders(engine) == 1
+        with engine.connect() as conn:
+            assert reconcile(conn, registry.contract, registry.client.rpc_url) == []
+    finally:
+        first.kill()
+        second.kill()
