@@ -56,7 +56,8 @@ def _database(stack: ExitStack, tmp: Path) -> str:
     libpq = make_url(sqlalchemy_url(server)).set(drivername="postgresql").render_as_string(hide_password=False)
     admin = psycopg.connect(libpq, autocommit=True)
     admin.execute(f'create database "{name}"')
-    stack.callback(lambda: (admin.execute(f'drop database "{name}" with (force)'), admin.close()))
+    stack.callback(admin.close)
+    stack.callback(admin.execute, f'drop database "{name}" with (force)')
     url = make_url(sqlalchemy_url(server)).set(database=name).render_as_string(hide_password=False)
     migrate.upgrade(url)
     return url

@@ -4,6 +4,8 @@ over when the active indexer dies, and two never apply at once."""
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from indexer.reconcile import reconcile
 from node.chain.deployment import Deployment
 from node.chain.registry import Registry
 from node.config import ANVIL_DEV_KEY
-from tests.conftest import authorised_programme
+from node.paths import PROJECT_ROOT
+from tests.conftest import authorised_programme, ref
 from tests.indexer.processes import IndexerProcess, cursor, wait_for
 
 pytestmark = pytest.mark.slow
@@ -94,3 +97,29 @@ def test_standby_takes_over_and_two_never_apply_at_once(
     finally:
         first.kill()
         second.kill()
+
+
+def _cli(process: IndexerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "node.cli", *args], cwd=PROJECT_ROOT, env=process.env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_cli_reconcile_exit_status_and_rebuild_repairs(
+    registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
+    clean_chain_schema: None,
+) -> None:  # fmt: skip
+    pid = authorised_programme(registry, issue=100, owners=(10, 11))
+    registry.transfer(pid, 10, 20, 5, ref())
+    env = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "cli")
+    assert _cli(env, "index", "--once").returncode == 0
+    clean = _cli(env, "reconcile")
+    assert (clean.returncode, clean.stdout.strip().splitlines()[-1]) == (0, "0 difference(s)")
+
+    with engine.begin() as conn:
+        conn.execute(text(f"update chain.holding set balance = 0 where programme_id = {pid} and account_id = 20"))
+    broken = _cli(env, "reconcile")
+    assert broken.returncode == 1
+    assert f"programme {pid} account 20 balance: projection=0 chain=5" in broken.stdout
+
+    assert _cli(env, "index", "--once", "--rebuild").returncode == 0
+    assert _cli(env, "reconcile").returncode == 0
