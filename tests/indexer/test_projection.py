@@ -29,6 +29,10 @@ def test_full_lifecycle_projects(registry: Registry, indexer: Indexer, db: Conne
     registry.transfer(pid, 10, 20, 25, ref())
     registry.retire(pid, 11, 10, RetirementInput(RetirementType.CROSS_BORDER, "CH", "Buyer", 1000), ref())
     registry.freeze(20, ref())
+    registry.certify(pid, 51, ref())
+    registry.revoke_certification(pid, 51, ref())
+    registry.freeze(21, ref())
+    registry.unfreeze(21, ref())
     registry.pause_transfers(ref())
     rejected = create_programme(registry)
     registry.reject(rejected, ref())
@@ -62,10 +66,19 @@ def test_full_lifecycle_projects(registry: Registry, indexer: Indexer, db: Conne
     transfer = rows(db, "select * from chain.transfer")[0]
     assert (transfer["from_account"], transfer["to_account"], transfer["amount"]) == (10, 20, 25)
     assert rows(db, "select amount from chain.issuance") == [{"amount": 100}]
-    assert rows(db, "select certifier_id, certified from chain.programme_certifier") == [
-        {"certifier_id": 50, "certified": True}
+    assert rows(db, "select certifier_id, certified from chain.programme_certifier order by 1") == [
+        {"certifier_id": 50, "certified": True},
+        {"certifier_id": 51, "certified": False},
     ]
-    assert rows(db, "select account_id, frozen from chain.account") == [{"account_id": 20, "frozen": True}]
+    assert rows(db, "select account_id, frozen from chain.account order by 1") == [
+        {"account_id": 20, "frozen": True},
+        {"account_id": 21, "frozen": False},
+    ]
+    totals = rows(db, f"select * from chain.programme_owner_totals where programme_id = {pid} order by position")
+    assert [(t["account_id"], t["issued"], t["held"], t["transferred"], t["retired"], t["frozen"]) for t in totals] == [
+        (10, 60, 35, 25, 0, 0),
+        (11, 40, 30, 0, 10, 0),
+    ]
     assert rows(db, "select paused, government_account from chain.registry_state") == [
         {"paused": True, "government_account": GOVERNMENT}
     ]

@@ -83,6 +83,11 @@ def test_up_runs_everything_and_a_second_up_keeps_state(tmp_path: Path) -> None:
         registry = Registry(client, registry_address, load_artifacts()["CarbonRegistry"].abi)
         registry.create_programme(programme_input(external_id="SURVIVES-RESTART"), new_request_ref())
         head = client.w3.eth.block_number
+        # `up` runs the indexer too: the new programme's block gets applied.
+        deadline = time.monotonic() + 30
+        while httpx.get(f"http://127.0.0.1:{node.api_port}/health").json()["indexer"]["indexed_block"] != head:
+            assert time.monotonic() < deadline, "the indexer did not apply the new block"
+            time.sleep(0.1)
 
         assert node.interrupt() == 0
         assert not _answers(rpc), "Ctrl-C must stop the Anvil that up started"
