@@ -13,6 +13,8 @@ from typing import Any
 from eth_abi.abi import decode
 from eth_utils.crypto import keccak
 
+from node.chain.abi import abi_type
+
 
 @dataclass(frozen=True)
 class Event:
@@ -35,13 +37,6 @@ class Event:
     def request_ref(self) -> bytes | None:
         value = self.args.get("requestRef")
         return bytes.fromhex(value[2:]) if isinstance(value, str) else None
-
-
-def _type(item: dict[str, Any]) -> str:
-    kind: str = item["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in item["components"]) + ")" + kind[len("tuple") :]
-    return kind
 
 
 def _plain(item: dict[str, Any], value: Any) -> Any:
@@ -75,10 +70,10 @@ class EventDecoder:
         for item in abi:
             if item.get("type") != "event" or item.get("anonymous"):
                 continue
-            signature = f"{item['name']}({','.join(_type(i) for i in item['inputs'])})"
+            signature = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
             data = [i for i in item["inputs"] if not i["indexed"]]
             self._specs[keccak(text=signature)] = _Spec(
-                item["name"], [i for i in item["inputs"] if i["indexed"]], data, [_type(i) for i in data]
+                item["name"], [i for i in item["inputs"] if i["indexed"]], data, [abi_type(i) for i in data]
             )
 
     @property
@@ -93,7 +88,7 @@ class EventDecoder:
             return None
         args: dict[str, Any] = {}
         for item, topic in zip(spec.indexed, topics[1:], strict=True):
-            args[item["name"]] = _plain(item, decode([_type(item)], topic)[0])
+            args[item["name"]] = _plain(item, decode([abi_type(item)], topic)[0])
         values = decode(spec.data_types, bytes.fromhex(log["data"][2:]))
         for item, value in zip(spec.data, values, strict=True):
             args[item["name"]] = _plain(item, value)

@@ -8,14 +8,8 @@ import requests
 from eth_abi.abi import decode
 from web3.contract import Contract
 
+from node.chain.abi import abi_type
 from node.chain.errors import ChainUnavailable
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    kind: str = item["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[len("tuple") :]
-    return kind
 
 
 class ViewBatch:
@@ -29,7 +23,7 @@ class ViewBatch:
         self.session = requests.Session()
         abi: list[dict[str, Any]] = list(contract.abi)  # type: ignore[arg-type]
         self._outputs = {
-            item["name"]: [_abi_type(o) for o in item["outputs"]] for item in abi if item.get("type") == "function"
+            item["name"]: [abi_type(o) for o in item["outputs"]] for item in abi if item.get("type") == "function"
         }
 
     def call(self, calls: list[tuple[str, tuple[Any, ...]]], block: int | str = "latest") -> list[Any]:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from eth_abi.abi import decode
 from eth_utils.abi import function_signature_to_4byte_selector
 
+from node.chain.abi import abi_type
 from node.errors import RegistryError, ServiceUnavailable
 
 
@@ -152,14 +153,6 @@ def _describe(error_name: str, arguments: dict[str, Any]) -> str:
     return f"The registry contract refused the call: {error_name}({shown})."
 
 
-def _abi_type(item: dict[str, Any]) -> str:
-    kind: str = item["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_abi_type(c) for c in item["components"])
-        return f"({inner}){kind[len('tuple') :]}"
-    return kind
-
-
 @dataclass(frozen=True)
 class _ErrorSpec:
     name: str
@@ -181,7 +174,7 @@ class ErrorDecoder:
             for item in abi:
                 if item.get("type") != "error":
                     continue
-                types = tuple(_abi_type(i) for i in item["inputs"])
+                types = tuple(abi_type(i) for i in item["inputs"])
                 selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
                 names = tuple(i["name"] or f"arg{n}" for n, i in enumerate(item["inputs"]))
                 self._specs[selector] = _ErrorSpec(item["name"], types, names)

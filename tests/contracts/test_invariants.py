@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import requests
-from eth_abi.abi import decode
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
+from node.chain.batch import ViewBatch
 from node.chain.errors import ContractRevert
 from node.chain.registry import Registry
 from node.chain.types import PPM, RetirementInput, RetirementType
@@ -41,46 +40,6 @@ MAX_PROGRAMMES = 3
 Range = tuple[int, int]
 
 
-class BatchReader:
-    """Reads many view calls in one JSON-RPC batch: the invariants read dozens of values per step."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
-        self.url = registry.client.rpc_url
-        self.session = requests.Session()
-
-    def read(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
-        contract = self.registry.contract
-        payload: list[Any] = []
-        outputs = []
-        for i, (name, args) in enumerate(calls):
-            data = contract.encode_abi(name, args=list(args))
-            payload.append(
-                {
-                    "jsonrpc": "2.0",
-                    "id": i,
-                    "method": "eth_call",
-                    "params": [{"to": contract.address, "data": data}, "latest"],
-                }
-            )
-            fn = contract.get_function_by_name(name)
-            outputs.append([_abi_type(o) for o in fn.abi["outputs"]])
-        answers = sorted(self.session.post(self.url, json=payload, timeout=30).json(), key=lambda a: a["id"])
-        results = []
-        for answer, types in zip(answers, outputs, strict=True):
-            assert "result" in answer, answer
-            values = decode(types, bytes.fromhex(answer["result"][2:]))
-            results.append(values[0] if len(values) == 1 else values)
-        return results
-
-
-def _abi_type(item: dict[str, Any]) -> str:
-    kind: str = item["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + kind[5:]
-    return kind
-
-
 def _expect(error: str | None, call: Any, on_success: Any = None) -> Any:
     """Runs ``call``; asserts it reverts with ``error`` (or succeeds when ``error`` is None)."""
     if error is None:
@@ -102,7 +61,7 @@ class RegistryMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.snapshot = self.registry.client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-        self.reader = BatchReader(self.registry)
+        self.reader = ViewBatch(self.registry.contract, self.registry.client.rpc_url)
         self.estimates: dict[int, int] = {}
         self.issued: dict[int, int] = {}
         self.retired: dict[int, int] = {}
@@ -202,7 +161,7 @@ class RegistryMachine(RuleBasedStateMachine):
     def transfer(self, data: st.DataObject, sender: int, receiver: int, amount: int) -> None:
         self._remember_balances()
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
-        before = self.reader.read([("blocksOf", (pid, sender, 0, 1000))])[0][0]
+        before = self.reader.call([("blocksOf", (pid, sender, 0, 1000))])[0][0]
         error = (
             "CreditsSelfTransfer" if sender == receiver and not self.paused else self._move_error(pid, sender, amount)
         )
@@ -292,7 +251,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 calls += [("balanceOf", (pid, account)), ("blocksOf", (pid, account, 0, 1000))]
             calls += [("getBlock", (end,)) for end in self.retired_ends[pid]]
         calls += [("isFrozen", (a,)) for a in ACCOUNTS]
-        results = iter(self.reader.read(calls))
+        results = iter(self.reader.call(calls))
         for pid in pids:
             view = next(results)
             issued, retired, serial_start = view[10], view[11], view[12]
