@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,14 +43,13 @@ class IndexerConfig:
 
 @dataclass
 class IndexerStats:
+    """What this process did since it started (the database cursor is the durable record)."""
+
     head_block: int = 0
     indexed_block: int = 0
-    head_time: float = 0.0
-    indexed_time: float = 0.0
     events_applied: int = 0
     reorgs: int = 0
     active: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Indexer:
@@ -141,9 +140,7 @@ class Indexer:
         with conn.begin():
             applied = self._apply(conn, dated, headers, head, last, cursor_block)
         self._adapt(len(logs), last - first + 1)
-        end = headers[last]
-        assert end is not None
-        self.stats.indexed_block, self.stats.indexed_time = last, float(end.timestamp)
+        self.stats.indexed_block = last
         self.stats.events_applied += applied
         return True
 
