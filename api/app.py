@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import health, metrics, problems
+from api.auth import endpoints as auth
 from node.context import NodeContext
 
 
@@ -15,4 +16,5 @@ def create_app(context: NodeContext) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(auth.router)
     return app

@@ -31,9 +31,12 @@ def problem(status: int, slug: str, title: str, detail: str, instance: str, **ex
 async def _registry_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RegistryError)
     slug = exc.problem_type if isinstance(exc, ContractRevert) else exc.type_slug
-    return problem(
+    response = problem(
         exc.status_code, slug, exc.title, exc.detail, request.url.path, error=type(exc).__name__, **exc.extensions
     )
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -41,6 +41,11 @@ def up() -> None:
         endpoints = services.start_services(settings, stack)
         context = NodeContext.connect(settings, database_url=endpoints.database_url, rpc_url=endpoints.rpc_url)
         stack.callback(context.engine.dispose)
+        from node.identity.bootstrap import setup as bootstrap
+
+        first = bootstrap(context.engine, settings)
+        if first.created and first.password_file is not None:
+            typer.echo(f"Root user {settings.registry_root_email} created; first password in {first.password_file}")
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info")
@@ -49,6 +54,27 @@ def up() -> None:
         with suppress(KeyboardInterrupt):
             uvicorn.Server(config).run()
     typer.echo("Registry node stopped.")
+
+
+@app.command()
+def setup() -> None:
+    """Create the Government organisation and the Root user (once; running it again changes nothing)."""
+    _logging()
+    settings = get_settings()
+    from node.db.engine import make_engine
+    from node.identity.bootstrap import setup as bootstrap
+
+    with ExitStack() as stack:
+        database_url = services.start_database(settings, stack)
+        migrate.upgrade(database_url)
+        engine = make_engine(database_url)
+        stack.callback(engine.dispose)
+        result = bootstrap(engine, settings)
+    if result.created and result.password_file is not None:
+        typer.echo(f"Root user {settings.registry_root_email} created; first password in {result.password_file}")
+    else:
+        typer.echo("Government organisation and Root user already exist." if not result.created else
+                   f"Root user {settings.registry_root_email} created with REGISTRY_ROOT_PASSWORD.")  # fmt: skip
 
 
 @app.command("compile")

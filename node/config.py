@@ -72,6 +72,21 @@ class Settings(BaseSettings):
     indexer_max_range: int = Field(default=20_000, ge=1)
     """Most blocks per ``eth_getLogs`` query; the indexer halves it on errors and grows it back."""
 
+    registry_government_name: str | None = None
+    """Name of the Government organisation created by `registry setup` (default: "Government (<country>)")."""
+
+    registry_root_email: str = "root@registry.local"
+    """Email (login) of the single Root user created by `registry setup`."""
+
+    registry_root_password: SecretStr | None = None
+    """Root's first password. Unset: a random one is written once to <data dir>/secrets/root-password (0600)."""
+
+    jwt_secret: SecretStr | None = None
+    """Signing secret of session tokens. Unset: generated once into <data dir>/secrets/jwt-secret (0600)."""
+
+    jwt_expires_seconds: int = Field(default=7200, ge=60)
+    """Lifetime of a session token."""
+
     location_provider: Literal["file", "mapbox"] = "file"
     """Where region names get coordinates: the shipped region file, or Mapbox geocoding."""
 
@@ -96,6 +111,13 @@ class Settings(BaseSettings):
     @property
     def data_dir(self) -> Path:
         return self.registry_data_dir.resolve()
+
+    def token_secret(self) -> str:
+        from node.security.tokens import load_or_create_secret
+
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return load_or_create_secret(self.data_dir / "secrets" / "jwt-secret")
 
     def operator_key(self) -> str:
         """The operator's private key; the Anvil development key only for a node-managed local chain."""

@@ -37,3 +37,31 @@ class ServiceUnavailable(RegistryError):
     status_code = 503
     type_slug = "service-unavailable"
     title = "Service unavailable"
+
+
+class NotAuthenticated(RegistryError):
+    """No valid credentials: missing, malformed, tampered or expired token."""
+
+    status_code = 401
+    type_slug = "not-authenticated"
+    title = "Not authenticated"
+
+
+class InvalidCredentials(NotAuthenticated):
+    """Wrong email or password; the message never says which."""
+
+    type_slug = "invalid-credentials"
+    title = "Invalid credentials"
+
+
+class Forbidden(RegistryError):
+    status_code = 403
+    type_slug = "forbidden"
+    title = "Forbidden"
+
+
+class PasswordChangeRequired(Forbidden):
+    """The account must change its password before doing anything else."""
+
+    type_slug = "password-change-required"
+    title = "Password change required"
