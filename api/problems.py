@@ -36,6 +36,8 @@ async def _registry_error(request: Request, exc: Exception) -> JSONResponse:
     )
     if exc.status_code == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
+    if exc.status_code == 429 and "retry_after" in exc.extensions:
+        response.headers["Retry-After"] = str(exc.extensions["retry_after"])
     return response
 
 

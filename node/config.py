@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     jwt_expires_seconds: int = Field(default=7200, ge=60)
     """Lifetime of a session token."""
 
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    """Failed logins for one email within the window before further attempts get 429."""
+
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    """Failed logins from one client address within the window before further attempts get 429."""
+
+    login_window_seconds: int = Field(default=900, ge=1)
+
     location_provider: Literal["file", "mapbox"] = "file"
     """Where region names get coordinates: the shipped region file, or Mapbox geocoding."""
 

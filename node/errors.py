@@ -65,3 +65,11 @@ class PasswordChangeRequired(Forbidden):
 
     type_slug = "password-change-required"
     title = "Password change required"
+
+
+class TooManyRequests(RegistryError):
+    """Too many attempts; ``retry_after`` (seconds) says when to try again."""
+
+    status_code = 429
+    type_slug = "too-many-login-attempts"
+    title = "Too many login attempts"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 
+from api.auth import rate_limit
 from api.auth.dependencies import CurrentSubject, TokenClaims
 from node.context import NodeContext
 from node.errors import InvalidCredentials, NotAuthenticated
@@ -63,17 +64,24 @@ def _session(context: NodeContext, user_id: int) -> Session:
                    must_change_password=row.must_change_password)  # fmt: skip
 
 
-@router.post("/login", response_model=Session, responses={401: {"description": "Invalid credentials"}})
+@router.post(
+    "/login",
+    response_model=Session,
+    responses={401: {"description": "Invalid credentials"}, 429: {"description": "Too many failed logins"}},
+)
 def login(body: Login, request: Request) -> Session:
     """Email and password for a session token. The same error for an unknown email and a wrong password."""
     context = _context(request)
-    with context.engine.connect() as conn:
+    email = body.email.strip().lower()
+    address = request.client.host if request.client else "unknown"
+    with context.engine.begin() as conn:
+        rate_limit.check(conn, context.settings, email, address)
         row = conn.execute(
-            select(user_account.c.user_id, user_account.c.password_hash).where(
-                user_account.c.email == body.email.lower()
-            )
+            select(user_account.c.user_id, user_account.c.password_hash).where(user_account.c.email == email)
         ).first()
-    if not verify_password(row.password_hash if row else None, body.password) or row is None:
+        succeeded = verify_password(row.password_hash if row else None, body.password) and row is not None
+        rate_limit.record(conn, email, address, succeeded)
+    if not succeeded or row is None:
         raise InvalidCredentials("The email or the password is wrong.")
     return _session(context, row.user_id)
 

@@ -25,6 +25,19 @@ organisation = Table(
     Index("uq_organisation_government", "role", unique=True, postgresql_where=text("role = 'Government'")),
 )
 
+login_attempt = Table(
+    "login_attempt",
+    metadata,
+    Column("attempt_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("email", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("ix_login_attempt_email", "email", "at"),
+    Index("ix_login_attempt_address", "address", "at"),
+    comment="Login attempts, for rate limiting per account and per address across API processes",
+)
+
 user_account = Table(
     "user_account",
     metadata,

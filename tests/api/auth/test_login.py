@@ -31,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def empty_app_schema(engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(text("truncate app.user_account, app.organisation restart identity cascade"))
+        conn.execute(text("truncate app.login_attempt, app.user_account, app.organisation restart identity cascade"))
 
 
 @pytest.fixture
@@ -120,3 +120,26 @@ def test_expired_tampered_and_missing_tokens_are_refused(api: TestClient, settin
         assert (response.status_code, response.json()["type"]) == (401, "/problems/not-authenticated"), bad
     assert "expired" in api.get("/auth/me", headers={"Authorization": f"Bearer {expired}"}).json()["detail"]
     assert api.get("/auth/me").status_code == 401
+
+
+def test_failed_logins_are_rate_limited_per_account_and_per_address(
+    api: TestClient, settings: Settings, engine: Engine
+) -> None:
+    setup(engine, settings)
+    with engine.begin() as conn:
+        conn.execute(text("truncate app.login_attempt"))
+        conn.execute(text("update app.user_account set password_hash = :h"), {"h": hash_password("right password")})
+    for _ in range(settings.login_max_failures_per_account):
+        assert api.post("/auth/login", json={"email": ROOT, "password": "guess"}).status_code == 401
+    limited = api.post("/auth/login", json={"email": ROOT, "password": "right password"})
+    assert (limited.status_code, limited.json()["type"]) == (429, "/problems/too-many-login-attempts")
+    assert 0 < int(limited.headers["retry-after"]) <= settings.login_window_seconds
+
+    with engine.begin() as conn:  # the window passes
+        conn.execute(text("update app.login_attempt set at = at - interval '1 hour'"))
+    assert api.post("/auth/login", json={"email": ROOT, "password": "right password"}).status_code == 200
+
+    for i in range(settings.login_max_failures_per_address):  # many accounts from one address
+        api.post("/auth/login", json={"email": f"user{i}@example.org", "password": "guess"})
+    blocked = api.post("/auth/login", json={"email": "someone.else@example.org", "password": "guess"})
+    assert blocked.status_code == 429
