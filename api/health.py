@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -80,8 +82,6 @@ def health(request: Request) -> JSONResponse:
     indexer = None
     if db.ok:
         status = indexer_status(context.engine, context.client)
-        indexer = IndexerHealth(status=status.state, indexed_block=status.indexed_block, safe_block=status.safe_block,
-                                head_block=status.head_block, lag_blocks=status.lag_blocks,
-                                lag_seconds=status.lag_seconds, events_applied=status.events_applied)  # fmt: skip
+        indexer = IndexerHealth.model_validate({**asdict(status), "status": status.state})
     body = Health(status="ok" if ok else "degraded", chain=chain, database=database, indexer=indexer)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)

@@ -16,6 +16,8 @@ from node.chain.compiler import build_dir, compile_contracts
 from node.config import get_settings
 from node.context import NodeContext
 from node.db import migrate
+from node.identity.bootstrap import SetupResult
+from node.identity.bootstrap import setup as bootstrap
 from node.runtime import services
 
 app = typer.Typer(help="National carbon registry node.", no_args_is_help=True, add_completion=False)
@@ -41,11 +43,8 @@ def up() -> None:
         endpoints = services.start_services(settings, stack)
         context = NodeContext.connect(settings, database_url=endpoints.database_url, rpc_url=endpoints.rpc_url)
         stack.callback(context.engine.dispose)
-        from node.identity.bootstrap import setup as bootstrap
 
-        first = bootstrap(context.engine, settings)
-        if first.created and first.password_file is not None:
-            typer.echo(f"Root user {settings.registry_root_email} created; first password in {first.password_file}")
+        _announce(bootstrap(context.engine, settings), settings.registry_root_email)
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info")
@@ -56,13 +55,19 @@ def up() -> None:
     typer.echo("Registry node stopped.")
 
 
+def _announce(result: SetupResult, root_email: str) -> None:
+    """Says where Root's first password is (never the password itself)."""
+    if result.created:
+        where = result.password_file or "REGISTRY_ROOT_PASSWORD"
+        typer.echo(f"Root user {root_email} created; first password in {where} (change it at first login)")
+
+
 @app.command()
 def setup() -> None:
     """Create the Government organisation and the Root user (once; running it again changes nothing)."""
     _logging()
     settings = get_settings()
     from node.db.engine import make_engine
-    from node.identity.bootstrap import setup as bootstrap
 
     with ExitStack() as stack:
         database_url = services.start_database(settings, stack)
@@ -70,11 +75,9 @@ def setup() -> None:
         engine = make_engine(database_url)
         stack.callback(engine.dispose)
         result = bootstrap(engine, settings)
-    if result.created and result.password_file is not None:
-        typer.echo(f"Root user {settings.registry_root_email} created; first password in {result.password_file}")
-    else:
-        typer.echo("Government organisation and Root user already exist." if not result.created else
-                   f"Root user {settings.registry_root_email} created with REGISTRY_ROOT_PASSWORD.")  # fmt: skip
+    _announce(result, settings.registry_root_email)
+    if not result.created:
+        typer.echo("Government organisation and Root user already exist.")
 
 
 @app.command("compile")

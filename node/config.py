@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     mapbox_url: str = "https://api.mapbox.com"
     location_timeout: float = Field(default=5.0, gt=0)
 
+    _token_secret: str | None = PrivateAttr(default=None)
+
     @field_validator("registry_country")
     @classmethod
     def _country_code(cls, value: str) -> str:
@@ -121,11 +123,15 @@ class Settings(BaseSettings):
         return self.registry_data_dir.resolve()
 
     def token_secret(self) -> str:
+        """The JWT signing secret, read (or created) once per process: every authenticated request needs it."""
         from node.security.tokens import load_or_create_secret
 
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        return load_or_create_secret(self.data_dir / "secrets" / "jwt-secret")
+        if self._token_secret is None:
+            if self.jwt_secret is not None:
+                self._token_secret = self.jwt_secret.get_secret_value()
+            else:
+                self._token_secret = load_or_create_secret(self.data_dir / "secrets" / "jwt-secret")
+        return self._token_secret
 
     def operator_key(self) -> str:
         """The operator's private key; the Anvil development key only for a node-managed local chain."""

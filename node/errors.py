@@ -21,18 +21,6 @@ class RegistryError(Exception):
         self.extensions = extensions
 
 
-class NotFound(RegistryError):
-    status_code = 404
-    type_slug = "not-found"
-    title = "Not found"
-
-
-class Conflict(RegistryError):
-    status_code = 409
-    type_slug = "conflict"
-    title = "Conflict"
-
-
 class ServiceUnavailable(RegistryError):
     status_code = 503
     type_slug = "service-unavailable"
