@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import health, metrics, problems
 from api.auth import endpoints as auth
+from api.auth import pages as password_pages
+from api.identity import organisations, users
 from node.context import NodeContext
 
 
@@ -17,4 +20,11 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(auth.router)
+    app.include_router(password_pages.router)
+    app.include_router(organisations.router)
+    app.include_router(users.router)
+    if context.settings.storage_backend == "local":
+        files = context.settings.files_dir
+        files.mkdir(parents=True, exist_ok=True)
+        app.mount("/files", StaticFiles(directory=files), name="files")
     return app

@@ -75,3 +75,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unhandled)
+
+
+_DESCRIPTIONS = {
+    400: "Bad request", 401: "Not authenticated", 403: "Not allowed for this caller", 404: "Not found",
+    409: "Conflicts with the current state", 413: "Payload too large", 415: "Unsupported media type",
+    422: "Invalid input", 429: "Too many requests", 503: "A backing service is unavailable",
+}  # fmt: skip
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem documents an endpoint may return."""
+    return {status: {"description": _DESCRIPTIONS[status], "content": {PROBLEM_JSON: {}}} for status in statuses}

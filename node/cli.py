@@ -8,6 +8,7 @@ import signal
 import threading
 from contextlib import ExitStack, suppress
 from dataclasses import asdict
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -16,6 +17,8 @@ from node.chain.compiler import build_dir, compile_contracts
 from node.config import get_settings
 from node.context import NodeContext
 from node.db import migrate
+from node.db.engine import make_engine
+from node.email.worker import OutboxWorker, OutboxWorkerThread
 from node.identity.bootstrap import SetupResult
 from node.identity.bootstrap import setup as bootstrap
 from node.runtime import services
@@ -47,6 +50,7 @@ def up() -> None:
         _announce(bootstrap(context.engine, settings), settings.registry_root_email)
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
+        stack.callback(OutboxWorkerThread(context.engine, settings).start().close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info")
         typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
         # uvicorn re-raises the Ctrl-C it handled; leaving the stack then stops Anvil and PostgreSQL cleanly.
@@ -160,6 +164,66 @@ def reconcile() -> None:
         typer.echo(str(difference))
     typer.echo(f"{len(differences)} difference(s)")
     raise typer.Exit(1 if differences else 0)
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, "--once", help="Deliver the emails due now, then exit."),
+) -> None:
+    """Deliver queued email (SMTP, or the log when email is disabled), retrying failures with backoff."""
+    _logging()
+    settings = get_settings()
+    with ExitStack() as stack:
+        database_url = services.start_database(settings, stack)
+        migrate.upgrade(database_url)
+        engine = make_engine(database_url)
+        stack.callback(engine.dispose)
+        outbox = OutboxWorker(engine, settings)
+        if once:
+            delivered = 0
+            while handled := outbox.run_once():
+                delivered += handled
+            typer.echo(f"{delivered} email(s) handled")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        typer.echo("Email worker running (Ctrl-C to stop)")
+        outbox.run(stop)
+
+
+@app.command("import")
+def import_command(
+    organisations: Path | None = typer.Option(None, exists=True, dir_okay=False, help="organisations.csv"),
+    users: Path | None = typer.Option(None, exists=True, dir_okay=False, help="users.csv"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing."),
+) -> None:
+    """Bulk-import organisations and users from the seed's CSV files; one result line per row."""
+    _logging()
+    if organisations is None and users is None:
+        raise typer.BadParameter("give --organisations, --users or both")
+    settings = get_settings()
+    from rich.progress import Progress
+
+    from node.identity.csv_import import count_rows, run_import
+
+    with ExitStack() as stack:
+        database_url = services.start_database(settings, stack)
+        migrate.upgrade(database_url)
+        engine = make_engine(database_url)
+        stack.callback(engine.dispose)
+        bootstrap(engine, settings)  # users may belong to the Government
+        with Progress(transient=True) as progress:
+            task = progress.add_task("Importing" + (" (dry run)" if dry_run else ""),
+                                     total=count_rows(organisations, users))  # fmt: skip
+            results = run_import(engine, settings, organisations=organisations, users=users, dry_run=dry_run,
+                                 advance=lambda: progress.advance(task))  # fmt: skip
+    for result in results:
+        typer.echo(f"{result.file}:{result.line}: {result.status}: {result.detail}")
+    counts = {status: sum(r.status == status for r in results) for status in ("created", "exists", "error")}
+    verb = "would be created" if dry_run else "created"
+    typer.echo(f"{counts['created']} {verb}, {counts['exists']} already there, {counts['error']} error(s)")
+    raise typer.Exit(1 if counts["error"] else 0)
 
 
 @db_app.command("upgrade")

@@ -95,6 +95,55 @@ class Settings(BaseSettings):
 
     login_window_seconds: int = Field(default=900, ge=1)
 
+    registry_name: str = "National Carbon Registry"
+    """Name of the registry in emails and pages."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL users reach the node at; links in emails (set password, reset password) start with it."""
+
+    set_password_token_hours: int = Field(default=72, ge=1)
+    """Validity of the set-your-password link sent to a new user."""
+
+    reset_password_token_minutes: int = Field(default=60, ge=1)
+    """Validity of a forgot-password link."""
+
+    smtp_host: str | None = None
+    """SMTP server for outgoing email. Unset (or ``EMAIL_DISABLED=true``): emails are logged, not sent."""
+
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    """``tls`` for implicit TLS (port 465), ``starttls`` to upgrade a plain connection, ``none`` for local relays."""
+
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(default=10.0, gt=0)
+
+    email_from: str = "National Carbon Registry <no-reply@registry.invalid>"
+    """Sender of every email."""
+
+    email_disabled: bool = False
+    """Log emails instead of sending them (also the behaviour when ``SMTP_HOST`` is unset)."""
+
+    email_max_attempts: int = Field(default=8, ge=1)
+    """Delivery attempts (with exponential backoff) before an email is marked failed."""
+
+    worker_poll_interval: float = Field(default=1.0, gt=0)
+    """Seconds between outbox polls of the background worker."""
+
+    storage_backend: Literal["local", "s3"] = "local"
+    """Where uploaded files (logos, documents) go: a directory served by the API, or an S3 bucket."""
+
+    storage_dir: Path | None = None
+    """Directory of the local backend (default: <data dir>/files)."""
+
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_endpoint_url: str | None = None
+    """Custom S3 endpoint (MinIO, Ceph...). Credentials come from the usual AWS environment or profile."""
+
+    s3_public_url: str | None = None
+    """Public base URL of the bucket's objects (default: the endpoint's virtual-hosted URL)."""
+
     location_provider: Literal["file", "mapbox"] = "file"
     """Where region names get coordinates: the shipped region file, or Mapbox geocoding."""
 
@@ -132,6 +181,14 @@ class Settings(BaseSettings):
             else:
                 self._token_secret = load_or_create_secret(self.data_dir / "secrets" / "jwt-secret")
         return self._token_secret
+
+    @property
+    def files_dir(self) -> Path:
+        return (self.storage_dir or self.data_dir / "files").resolve()
+
+    @property
+    def sends_email(self) -> bool:
+        return self.smtp_host is not None and not self.email_disabled
 
     def operator_key(self) -> str:
         """The operator's private key; the Anvil development key only for a node-managed local chain."""

@@ -61,3 +61,62 @@ class TooManyRequests(RegistryError):
     status_code = 429
     type_slug = "too-many-login-attempts"
     title = "Too many login attempts"
+
+
+class OrganisationSuspended(Forbidden):
+    """The caller's organisation is suspended: its users may read but not change anything."""
+
+    type_slug = "organisation-suspended"
+    title = "Organisation suspended"
+
+
+class NotFound(RegistryError):
+    """No such resource, or one the caller may not see (row-level filters answer 404, never 403)."""
+
+    status_code = 404
+    type_slug = "not-found"
+    title = "Not found"
+
+
+class AlreadyExists(RegistryError):
+    """A unique value (email, tax id, the one Government) is already taken."""
+
+    status_code = 409
+    type_slug = "already-exists"
+    title = "Already exists"
+
+
+class InvalidState(RegistryError):
+    """The request contradicts the resource's current state (already suspended, last Admin, ...)."""
+
+    status_code = 409
+    type_slug = "invalid-state"
+    title = "Invalid state"
+
+
+class InvalidInput(RegistryError):
+    """Well-formed input that breaks a registry rule (wrong country for the role, Root through the API...)."""
+
+    status_code = 422
+    type_slug = "invalid-input"
+    title = "Invalid input"
+
+
+class InvalidPasswordToken(RegistryError):
+    """A set-password or reset link that is unknown, expired or already used."""
+
+    status_code = 400
+    type_slug = "invalid-password-token"
+    title = "Invalid or expired link"
+
+
+class PayloadTooLarge(RegistryError):
+    status_code = 413
+    type_slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(RegistryError):
+    status_code = 415
+    type_slug = "unsupported-media-type"
+    title = "Unsupported media type"

@@ -1,38 +1,61 @@
-"""Who is calling: the bearer token resolved to its claims, once, for every protected endpoint."""
+"""Who is calling: a session token or an API key, resolved once per request to a Principal from the database.
+
+An API key may come as ``Authorization: Bearer ncr_...`` or in an ``api-key`` header (MRV systems built for the
+seed send ``api_key``; that spelling is accepted too).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from node.context import NodeContext
 from node.errors import NotAuthenticated, PasswordChangeRequired
-from node.security.tokens import Claims, InvalidToken, read_token
+from node.identity.permissions import Principal
+from node.identity.principals import API_KEY_PREFIX, principal_for_api_key, principal_for_session
+from node.security.tokens import InvalidToken, read_token
 
 _bearer = HTTPBearer(auto_error=False)
+_api_key = APIKeyHeader(name="api-key", auto_error=False, description="An API key of an API organisation's Admin")
 
 
-def token_claims(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Claims:
-    """Claims of a valid token, even one that must change its password first."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise NotAuthenticated("Send a bearer token from POST /auth/login in the Authorization header.")
+def context_of(request: Request) -> NodeContext:
     context: NodeContext = request.app.state.context
-    try:
-        return read_token(credentials.credentials, context.settings.token_secret())
-    except InvalidToken as exc:
-        raise NotAuthenticated(f"The bearer token is not valid ({exc}); log in again.") from exc
+    return context
 
 
-def current_subject(claims: Annotated[Claims, Depends(token_claims)]) -> Claims:
-    """Claims of a caller allowed to use the API (its first password already changed)."""
-    if claims.must_change_password:
+def any_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key)],
+) -> Principal:
+    """The caller, even one that must still change its first password."""
+    context = context_of(request)
+    key = header_key or request.headers.get("api_key")
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        if credentials.credentials.startswith(f"{API_KEY_PREFIX}_"):
+            key = credentials.credentials
+        elif key is None:
+            try:
+                claims = read_token(credentials.credentials, context.settings.token_secret())
+            except InvalidToken as exc:
+                raise NotAuthenticated(f"The bearer token is not valid ({exc}); log in again.") from exc
+            with context.engine.connect() as conn:
+                return principal_for_session(conn, claims.user_id, claims.issued_at)
+    if key is None:
+        raise NotAuthenticated("Send a bearer token from POST /auth/login, or an API key.")
+    with context.engine.begin() as conn:
+        return principal_for_api_key(conn, key)
+
+
+def current_principal(principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
+    """A caller allowed to use the API (its first password already changed)."""
+    if principal.must_change_password:
         raise PasswordChangeRequired("Change the initial password with POST /auth/password first.")
-    return claims
+    return principal
 
 
-TokenClaims = Annotated[Claims, Depends(token_claims)]
-CurrentSubject = Annotated[Claims, Depends(current_subject)]
+AnyPrincipal = Annotated[Principal, Depends(any_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

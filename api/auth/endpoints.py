@@ -6,14 +6,15 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from api.auth import rate_limit
-from api.auth.dependencies import CurrentSubject, TokenClaims
+from api.auth.dependencies import AnyPrincipal, CurrentPrincipal
 from node.context import NodeContext
-from node.errors import InvalidCredentials, NotAuthenticated
+from node.errors import Forbidden, InvalidCredentials
+from node.identity import password_links
 from node.models.app import organisation, user_account
-from node.security.passwords import hash_password, verify_password
+from node.security.passwords import verify_password
 from node.security.tokens import Claims, issue_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -31,9 +32,25 @@ class Session(BaseModel):
     must_change_password: bool
 
 
+NewPasswordField = Field(min_length=12, max_length=1024, description="At least 12 characters")
+
+
 class PasswordChange(BaseModel):
     old_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=12, max_length=1024)
+    new_password: str = NewPasswordField
+
+
+class ForgotPassword(BaseModel):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class NewPassword(BaseModel):
+    token: str = Field(min_length=16, max_length=200)
+    new_password: str = NewPasswordField
+
+
+class Accepted(BaseModel):
+    detail: str
 
 
 class Me(BaseModel):
@@ -44,6 +61,8 @@ class Me(BaseModel):
     organisation_id: int
     organisation_role: str
     organisation_state: str
+    language: str
+    phone: str | None
 
 
 def _context(request: Request) -> NodeContext:
@@ -87,32 +106,43 @@ def login(body: Login, request: Request) -> Session:
 
 
 @router.post("/password", response_model=Session, responses={401: {"description": "Wrong old password"}})
-def change_password(body: PasswordChange, claims: TokenClaims, request: Request) -> Session:
-    """Changes the caller's password (the old one is required) and returns a fresh session."""
+def change_password(body: PasswordChange, principal: AnyPrincipal, request: Request) -> Session:
+    """Changes the caller's password (the old one is required); other sessions end, this one is renewed."""
     context = _context(request)
+    if principal.via_api_key:
+        raise Forbidden("An API key cannot change a password; log in with the password.")
     with context.engine.begin() as conn:
         current = conn.execute(
-            select(user_account.c.password_hash).where(user_account.c.user_id == claims.user_id)
+            select(user_account.c.password_hash).where(user_account.c.user_id == principal.user_id)
         ).scalar()
         if not verify_password(current, body.old_password):
             raise InvalidCredentials("The old password is wrong.")
-        conn.execute(
-            update(user_account)
-            .where(user_account.c.user_id == claims.user_id)
-            .values(
-                password_hash=hash_password(body.new_password),
-                must_change_password=False,
-                password_changed_at=datetime.now(UTC),
-            )  # fmt: skip
-        )
-    return _session(context, claims.user_id)
+        password_links.set_password(conn, context.settings, principal.user_id, body.new_password, datetime.now(UTC))
+    return _session(context, principal.user_id)
+
+
+@router.post("/forgot-password", status_code=202, response_model=Accepted)
+def forgot_password(body: ForgotPassword, request: Request) -> Accepted:
+    """Emails a reset link valid one hour if the account exists; the answer is the same either way."""
+    context = _context(request)
+    with context.engine.begin() as conn:
+        password_links.request_reset(conn, context.settings, body.email)
+    return Accepted(detail="If an account uses this email, a reset link is on its way.")
+
+
+@router.post("/reset-password", response_model=Accepted, responses={400: {"description": "Invalid link"}})
+def reset_password(body: NewPassword, request: Request) -> Accepted:
+    """Sets a password from a set-password or reset link's token; the token works once."""
+    context = _context(request)
+    with context.engine.begin() as conn:
+        password_links.use_token(conn, context.settings, body.token, body.new_password)
+    return Accepted(detail="Password set; log in with it.")
 
 
 @router.get("/me", response_model=Me)
-def me(claims: CurrentSubject, request: Request) -> Me:
+def me(principal: CurrentPrincipal, request: Request) -> Me:
     with _context(request).engine.connect() as conn:
-        row = conn.execute(select(user_account).where(user_account.c.user_id == claims.user_id)).first()
-    if row is None:
-        raise NotAuthenticated("The token's user no longer exists.")
+        row = conn.execute(select(user_account).where(user_account.c.user_id == principal.user_id)).one()
     return Me(user_id=row.user_id, email=row.email, name=row.name, role=row.role, organisation_id=row.organisation_id,
-              organisation_role=claims.organisation_role, organisation_state=claims.organisation_state)  # fmt: skip
+              organisation_role=principal.organisation_role, organisation_state=principal.organisation_state,
+              language=row.language, phone=row.phone)  # fmt: skip

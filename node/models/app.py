@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Table, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from node.db.engine import app_metadata as metadata
 
@@ -20,6 +21,14 @@ organisation = Table(
     Column("website", Text, nullable=True),
     Column("address", Text, nullable=True),
     Column("remarks", Text, nullable=True),
+    Column("logo_url", Text, nullable=True),
+    Column(
+        "state_version",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="Suspensions and activations so far; names their chain requests so retries apply once",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index("uq_organisation_government", "role", unique=True, postgresql_where=text("role = 'Government'")),
@@ -49,8 +58,56 @@ user_account = Table(
     Column("password_hash", Text, nullable=True, comment="Argon2id; null until the user sets a password"),
     Column("must_change_password", Boolean, nullable=False, server_default="false"),
     Column("language", Text, nullable=False, server_default="en"),
+    Column("phone", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("password_changed_at", DateTime(timezone=True), nullable=True),
     Index("ix_user_account_organisation", "organisation_id"),
     Index("uq_user_account_root", "role", unique=True, postgresql_where=text("role = 'Root'")),
+)
+
+password_token = Table(
+    "password_token",
+    metadata,
+    Column("token_hash", Text, primary_key=True, comment="SHA-256 of the token; the token itself is only emailed"),
+    Column("user_id", BigInteger, ForeignKey("app.user_account.user_id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", Text, nullable=False, comment="set | reset"),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("ix_password_token_user", "user_id"),
+    comment="Single-use set-password and reset-password tokens",
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("key_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, ForeignKey("app.user_account.user_id", ondelete="CASCADE"), nullable=False),
+    Column("prefix", Text, nullable=False, unique=True, comment="Public part of the key, to find its row"),
+    Column("secret_hash", Text, nullable=False, comment="SHA-256 of the whole key"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Index("ix_api_key_user", "user_id"),
+    comment="API keys of API-organisation admins (MRV systems); shown once, stored as hashes",
+)
+
+email_outbox = Table(
+    "email_outbox",
+    metadata,
+    Column("email_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("recipient", Text, nullable=False),
+    Column("template", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=True, comment="Rendered text; cleared once delivered (it may hold a link token)"),
+    Column("status", Text, nullable=False, server_default="pending", comment="pending | sent | logged | failed"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("last_error", Text, nullable=True),
+    Column("context", JSONB, nullable=False, server_default=text("'{}'::jsonb"), comment="Non-secret template values"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index("ix_email_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    comment="Emails written in the same transaction as the change they report; a worker delivers them",
 )

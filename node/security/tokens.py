@@ -26,6 +26,8 @@ class Claims:
     organisation_role: str
     organisation_state: str
     must_change_password: bool
+    issued_at: int = 0
+    """Seconds since the epoch; tokens issued before the user's last password change are refused."""
 
 
 def load_or_create_secret(path: Path) -> str:
@@ -59,4 +61,4 @@ def read_token(token: str, secret: str) -> Claims:
     except jwt.PyJWTError as exc:
         raise InvalidToken("token invalid") from exc
     return Claims(int(payload["sub"]), payload["role"], int(payload["org"]), payload["org_role"],
-                  payload["org_state"], bool(payload["pwd_change"]))  # fmt: skip
+                  payload["org_state"], bool(payload["pwd_change"]), int(payload["iat"]))  # fmt: skip

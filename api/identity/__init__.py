@@ -1,0 +1,1 @@
+"""Organisations and users endpoints; every rule they apply is in ``node.identity``."""

@@ -1,0 +1,37 @@
+"""Query parameters shared by every list endpoint, and the page they return."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from fastapi import Depends, Query
+from pydantic import BaseModel
+
+from node.identity.listing import MAX_PAGE_SIZE, ListQuery, Page
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+def list_query(
+    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    sort: Annotated[str | None, Query(description="Column to sort by")] = None,
+    order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+    q: Annotated[str | None, Query(max_length=200, description="Case-insensitive search")] = None,
+) -> ListQuery:
+    return ListQuery(page=page, size=size, sort=sort, order=order, search=q)
+
+
+ListParams = Annotated[ListQuery, Depends(list_query)]
+
+
+class PageOut(BaseModel, Generic[Item]):
+    items: list[Item]
+    total: int
+    page: int
+    size: int
+
+    @classmethod
+    def of(cls, page: Page, item: type[Item]) -> Any:
+        return cls(items=[item.model_validate(row) for row in page.items], total=page.total, page=page.page,
+                   size=page.size)  # fmt: skip

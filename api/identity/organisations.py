@@ -1,0 +1,125 @@
+"""``/organisations``: list, profile, creation with the first Admin, update, logo, suspend and activate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from api.auth.dependencies import CurrentPrincipal, context_of
+from api.identity.listing import ListParams, PageOut
+from api.problems import documented
+from node.identity import organisations, suspension
+from node.identity.schemas import NewOrganisation, OrganisationUpdate
+from node.storage import make_storage
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+
+class OrganisationOut(BaseModel):
+    organisation_id: int = Field(description="Also the organisation's account on the chain")
+    name: str
+    role: str
+    state: str
+    country: str
+    tax_id: str | None
+    email: str | None
+    phone: str | None
+    website: str | None
+    address: str | None
+    logo_url: str | None
+    remarks: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Created(BaseModel):
+    organisation: OrganisationOut
+    admin_user_id: int
+
+
+class Remarks(BaseModel):
+    remarks: str = Field(min_length=1, max_length=1000)
+
+
+class OptionalRemarks(BaseModel):
+    remarks: str | None = Field(default=None, max_length=1000)
+
+
+class Suspended(BaseModel):
+    organisation: OrganisationOut
+    revoked_certifications: list[int] = Field(description="Programmes this certifier no longer certifies")
+
+
+@router.get("", response_model=PageOut[OrganisationOut], responses=documented(401, 403, 404))
+def list_organisations(
+    _principal: CurrentPrincipal, request: Request, params: ListParams,
+    role: Annotated[str | None, Query()] = None, state: Annotated[str | None, Query()] = None,
+    country: Annotated[str | None, Query()] = None,
+) -> PageOut[OrganisationOut]:  # fmt: skip
+    with context_of(request).engine.connect() as conn:
+        page = organisations.list_organisations(conn, params, role=role, state=state, country=country)
+    return PageOut[OrganisationOut].of(page, OrganisationOut)  # type: ignore[no-any-return]
+
+
+@router.post("", status_code=201, response_model=Created, responses=documented(401, 403, 404, 409))
+def create_organisation(body: NewOrganisation, principal: CurrentPrincipal, request: Request) -> Created:
+    """Creates the organisation and its first Admin, who is emailed a link to set a password."""
+    context = context_of(request)
+    with context.engine.begin() as conn:
+        organisation_id, admin = organisations.create_organisation(conn, context.settings, principal, body)
+        created = organisations.get_organisation(conn, organisation_id)
+    return Created(organisation=OrganisationOut.model_validate(created), admin_user_id=admin)
+
+
+@router.get("/{organisation_id}", response_model=OrganisationOut, responses=documented(401, 403, 404))
+def get_organisation(organisation_id: int, _principal: CurrentPrincipal, request: Request) -> OrganisationOut:
+    with context_of(request).engine.connect() as conn:
+        return OrganisationOut.model_validate(organisations.get_organisation(conn, organisation_id))
+
+
+@router.patch("/{organisation_id}", response_model=OrganisationOut, responses=documented(401, 403, 404, 409))
+def update_organisation(
+    organisation_id: int, body: OrganisationUpdate, principal: CurrentPrincipal, request: Request
+) -> OrganisationOut:
+    with context_of(request).engine.begin() as conn:
+        organisations.update_organisation(conn, principal, organisation_id, body)
+        return OrganisationOut.model_validate(organisations.get_organisation(conn, organisation_id))
+
+
+@router.put("/{organisation_id}/logo", response_model=OrganisationOut,
+            responses=documented(401, 403, 404, 413, 415))  # fmt: skip
+def upload_logo(
+    organisation_id: int, principal: CurrentPrincipal, request: Request,
+    file: Annotated[UploadFile, File(description="PNG or JPEG, at most 1 MiB")],
+) -> OrganisationOut:  # fmt: skip
+    context = context_of(request)
+    content = file.file.read(organisations.MAX_LOGO_BYTES + 1)
+    with context.engine.begin() as conn:
+        organisations.store_logo(conn, make_storage(context.settings), principal, organisation_id, content)
+        return OrganisationOut.model_validate(organisations.get_organisation(conn, organisation_id))
+
+
+@router.post("/{organisation_id}/suspend", response_model=Suspended,
+             responses=documented(401, 403, 404, 409))  # fmt: skip
+def suspend(organisation_id: int, body: Remarks, principal: CurrentPrincipal, request: Request) -> Suspended:
+    """Freezes the organisation's chain account, revokes a certifier's certifications, makes its users read-only."""
+    context = context_of(request)
+    with context.engine.begin() as conn:
+        revoked = suspension.suspend(conn, context.settings, context.registry, principal, organisation_id, body.remarks)
+        row = organisations.get_organisation(conn, organisation_id)
+    return Suspended(organisation=OrganisationOut.model_validate(row), revoked_certifications=revoked)
+
+
+@router.post("/{organisation_id}/activate", response_model=OrganisationOut,
+             responses=documented(401, 403, 404, 409))  # fmt: skip
+def activate(
+    organisation_id: int, principal: CurrentPrincipal, request: Request, body: OptionalRemarks | None = None
+) -> OrganisationOut:
+    context = context_of(request)
+    remarks = body.remarks if body else None
+    with context.engine.begin() as conn:
+        suspension.activate(conn, context.settings, context.registry, principal, organisation_id, remarks)
+        return OrganisationOut.model_validate(organisations.get_organisation(conn, organisation_id))

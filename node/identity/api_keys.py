@@ -1,0 +1,69 @@
+"""API keys for MRV systems: the Admin of an API organisation gets one key at a time, shown once.
+
+A key is ``ncr_<prefix>_<secret>``: the prefix finds the row, the SHA-256 of the whole key proves it. Issuing a
+key revokes the earlier one (regeneration); revoking leaves the user without a key. The seed emailed the key
+itself; ours is never emailed, only announced.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from node.config import Settings
+from node.email.outbox import enqueue
+from node.errors import NotFound
+from node.identity import permissions
+from node.identity.permissions import Principal, UserTarget
+from node.identity.principals import API_KEY_PREFIX, hash_api_key
+from node.models.app import api_key, organisation, user_account
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: int
+    key: str
+    prefix: str
+
+
+def _target(conn: Connection, principal: Principal, user_id: int) -> tuple[UserTarget, str, str, str, str]:
+    row = conn.execute(
+        select(user_account, organisation.c.role.label("organisation_role"))
+        .join(organisation, organisation.c.organisation_id == user_account.c.organisation_id)
+        .where(user_account.c.user_id == user_id)
+    ).first()
+    target = UserTarget(row.user_id, row.role, row.organisation_id) if row else None
+    if row is None or target is None or not permissions.can_see_user(principal, target):
+        raise NotFound(f"No user {user_id}.")
+    permissions.authorize_api_keys(principal, target, row.organisation_role)
+    return target, row.email, row.name, row.language, row.organisation_role
+
+
+def _revoke(conn: Connection, user_id: int) -> int:
+    return conn.execute(
+        update(api_key)
+        .where(api_key.c.user_id == user_id, api_key.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    ).rowcount
+
+
+def issue_key(conn: Connection, settings: Settings, principal: Principal, user_id: int) -> IssuedKey:
+    _, email, name, language, _ = _target(conn, principal, user_id)
+    _revoke(conn, user_id)
+    prefix = secrets.token_hex(6)
+    key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    key_id = int(conn.execute(
+        insert(api_key).values(user_id=user_id, prefix=prefix, secret_hash=hash_api_key(key))
+        .returning(api_key.c.key_id)
+    ).scalar_one())  # fmt: skip
+    enqueue(conn, settings, to=email, language=language, template="api_key_issued", name=name, email=email,
+            prefix=f"{API_KEY_PREFIX}_{prefix}")  # fmt: skip
+    return IssuedKey(key_id, key, f"{API_KEY_PREFIX}_{prefix}")
+
+
+def revoke_keys(conn: Connection, principal: Principal, user_id: int) -> int:
+    _target(conn, principal, user_id)
+    return _revoke(conn, user_id)

@@ -1,0 +1,157 @@
+"""Organisations: creation with their first Admin, profile, update, logo, list (reference §3.2, §10.4).
+
+An organisation's id is also its account on the chain, so ids come from a sequence and are never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from node.config import Settings
+from node.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from node.identity import permissions
+from node.identity.listing import ListQuery, Page, fetch_page
+from node.identity.permissions import CERTIFIER, Principal
+from node.identity.schemas import NewOrganisation, OrganisationIn, OrganisationUpdate
+from node.models.app import organisation, user_account
+from node.storage import FileStorage
+
+MAX_LOGO_BYTES = 1024 * 1024
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": ("image/png", "png"), b"\xff\xd8\xff": ("image/jpeg", "jpg")}
+PUBLIC_COLUMNS = (
+    organisation.c.organisation_id, organisation.c.name, organisation.c.role, organisation.c.state,
+    organisation.c.country, organisation.c.tax_id, organisation.c.email, organisation.c.phone,
+    organisation.c.website, organisation.c.address, organisation.c.logo_url, organisation.c.remarks,
+    organisation.c.created_at, organisation.c.updated_at,
+)  # fmt: skip
+_o = organisation.c
+
+
+def _unique_fields(conn: Connection, fields: dict[str, Any], excluding: int | None = None) -> None:
+    """409 naming the taken field, before the insert (the unique constraints still guard races)."""
+    for name in ("email", "tax_id"):
+        value = fields.get(name)
+        if value is None:
+            continue
+        query = select(exists().where(_o[name] == value, _o.organisation_id != (excluding or -1)))
+        if conn.execute(query).scalar():
+            raise AlreadyExists(f"An organisation with this {name.replace('_', ' ')} already exists.", field=name)
+
+
+def _country(settings: Settings, org: OrganisationIn) -> str:
+    """§3.2: the system country, except for Certifiers, which may be international."""
+    if org.role == CERTIFIER:
+        return org.country or settings.registry_country
+    if org.country not in (None, settings.registry_country):
+        raise InvalidInput(
+            f"Only Certifiers may be from another country; this registry's is {settings.registry_country}.",
+            field="country",
+        )
+    return settings.registry_country
+
+
+def _next_id(conn: Connection) -> int:
+    while True:
+        candidate = int(conn.execute(text("select nextval('app.organisation_id_seq')")).scalar_one())
+        if not conn.execute(select(exists().where(_o.organisation_id == candidate))).scalar():
+            return candidate
+
+
+def _columns(model: OrganisationIn | OrganisationUpdate, fields: set[str]) -> dict[str, Any]:
+    values = model.model_dump(include=fields)
+    if values.get("website") is not None:
+        values["website"] = str(values["website"])
+    return values
+
+
+def create_organisation(
+    conn: Connection, settings: Settings, principal: Principal, new: NewOrganisation
+) -> tuple[int, int]:
+    """The organisation and its first Admin (ids), who gets a welcome email with a set-password link."""
+    from node.identity.users import insert_user  # users belong to organisations; this one creates its first
+
+    permissions.authorize_create_organisation(principal)
+    organisation_id = insert_organisation(conn, settings, new)
+    return organisation_id, insert_user(conn, settings, organisation_id, new.name, new.admin)
+
+
+def insert_organisation(conn: Connection, settings: Settings, new: OrganisationIn) -> int:
+    """Inserts without a caller check or first user: also used by `registry import`, which the operator runs."""
+    values = _columns(new, {"name", "role", "tax_id", "email", "phone", "website", "address"})
+    _unique_fields(conn, values)
+    organisation_id = _next_id(conn)
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(organisation).values(organisation_id=organisation_id,
+                                                     country=_country(settings, new), **values))  # fmt: skip
+    except IntegrityError as exc:
+        raise AlreadyExists("An organisation with this email or tax id already exists.") from exc
+    return organisation_id
+
+
+def get_organisation(conn: Connection, organisation_id: int) -> dict[str, Any]:
+    row = conn.execute(select(*PUBLIC_COLUMNS).where(_o.organisation_id == organisation_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"No organisation {organisation_id}.")
+    return dict(row)
+
+
+def list_organisations(
+    conn: Connection, query: ListQuery, *, role: str | None = None, state: str | None = None,
+    country: str | None = None,
+) -> Page:  # fmt: skip
+    """Every authenticated caller reads every organisation (§4.1), so there is no row filter here."""
+    where = [c == v for c, v in ((_o.role, role), (_o.state, state), (_o.country, country)) if v is not None]
+    return fetch_page(
+        conn, select(*PUBLIC_COLUMNS), query, key=_o.organisation_id, where=where,
+        sortable={"name": _o.name, "role": _o.role, "state": _o.state, "country": _o.country,
+                  "created_at": _o.created_at, "organisation_id": _o.organisation_id},
+        searchable=(_o.name, _o.email, _o.tax_id),
+    )  # fmt: skip
+
+
+def update_organisation(
+    conn: Connection, principal: Principal, organisation_id: int, changes: OrganisationUpdate
+) -> None:
+    get_organisation(conn, organisation_id)
+    permissions.authorize_update_organisation(principal, organisation_id)
+    values = _columns(changes, changes.model_fields_set)
+    if not values:
+        return
+    _unique_fields(conn, values, excluding=organisation_id)
+    try:
+        with conn.begin_nested():
+            conn.execute(update(organisation).where(_o.organisation_id == organisation_id)
+                         .values(**values, updated_at=func.now()))  # fmt: skip
+    except IntegrityError as exc:
+        raise AlreadyExists("An organisation with this email or tax id already exists.") from exc
+
+
+def store_logo(
+    conn: Connection, storage: FileStorage, principal: Principal, organisation_id: int, content: bytes
+) -> str:
+    """Checks size and type by content (PNG or JPEG; never SVG, which can carry script), stores it, links it."""
+    get_organisation(conn, organisation_id)
+    permissions.authorize_update_organisation(principal, organisation_id)
+    if len(content) > MAX_LOGO_BYTES:
+        raise PayloadTooLarge(f"A logo may be at most {MAX_LOGO_BYTES // 1024} KiB.")
+    kind = next((kind for magic, kind in LOGO_TYPES.items() if content.startswith(magic)), None)
+    if kind is None:
+        raise UnsupportedMediaType("A logo must be a PNG or JPEG image.")
+    content_type, extension = kind
+    key = f"logos/{organisation_id}/{hashlib.sha256(content).hexdigest()[:32]}.{extension}"
+    url = storage.put(key, content, content_type)
+    conn.execute(update(organisation).where(_o.organisation_id == organisation_id)
+                 .values(logo_url=url, updated_at=datetime.now(UTC)))  # fmt: skip
+    return url
+
+
+def admin_count(conn: Connection, organisation_id: int) -> int:
+    return int(conn.execute(select(func.count()).where(
+        user_account.c.organisation_id == organisation_id, user_account.c.role.in_(("Admin", "Root"))
+    )).scalar_one())  # fmt: skip

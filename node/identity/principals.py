@@ -1,0 +1,74 @@
+"""Who is calling, read from the database on every request: a session token or an API key becomes a Principal.
+
+Reading the user and its organisation per request (one indexed join) means a deleted user, a changed role, a
+suspension or a password change takes effect at once, not when a token expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, select, update
+
+from node.errors import NotAuthenticated
+from node.identity.permissions import Principal
+from node.models.app import api_key, organisation, user_account
+
+API_KEY_PREFIX = "ncr"
+
+
+def _principal_query() -> Select[Any]:
+    return select(
+        user_account.c.user_id,
+        user_account.c.email,
+        user_account.c.role,
+        user_account.c.organisation_id,
+        user_account.c.password_changed_at,
+        user_account.c.must_change_password,
+        organisation.c.role.label("organisation_role"),
+        organisation.c.state.label("organisation_state"),
+    ).join(organisation, organisation.c.organisation_id == user_account.c.organisation_id)
+
+
+def principal_for_session(conn: Connection, user_id: int, issued_at: int) -> Principal:
+    row = conn.execute(_principal_query().where(user_account.c.user_id == user_id)).first()
+    if row is None:
+        raise NotAuthenticated("The token's user no longer exists.")
+    if row.password_changed_at is not None and issued_at < int(row.password_changed_at.timestamp()):
+        raise NotAuthenticated("The password changed after this token was issued; log in again.")
+    return Principal(row.user_id, row.email, row.role, row.organisation_id, row.organisation_role,
+                     row.organisation_state, must_change_password=row.must_change_password)  # fmt: skip
+
+
+def hash_api_key(key: str) -> str:
+    """SHA-256: API keys carry 256 random bits, so a slow password hash would add cost and no safety."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def split_api_key(key: str) -> str | None:
+    """The public prefix of a well-formed key (``ncr_<prefix>_<secret>``), else None."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return parts[1]
+
+
+def principal_for_api_key(conn: Connection, key: str) -> Principal:
+    invalid = NotAuthenticated("The API key is not valid or was revoked.")
+    prefix = split_api_key(key)
+    if prefix is None:
+        raise invalid
+    row = conn.execute(
+        _principal_query()
+        .add_columns(api_key.c.key_id, api_key.c.secret_hash)
+        .join(api_key, api_key.c.user_id == user_account.c.user_id)
+        .where(api_key.c.prefix == prefix, api_key.c.revoked_at.is_(None))
+    ).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, hash_api_key(key)):
+        raise invalid
+    conn.execute(update(api_key).where(api_key.c.key_id == row.key_id).values(last_used_at=datetime.now(UTC)))
+    return Principal(row.user_id, row.email, row.role, row.organisation_id, row.organisation_role,
+                     row.organisation_state, via_api_key=True)  # fmt: skip

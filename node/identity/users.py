@@ -1,0 +1,143 @@
+"""Users: creation with a set-password link, update, delete, list (reference §3.3, §4, §10.3).
+
+Changes that could leave an organisation without an Admin lock the organisation's row first, so two
+concurrent deletions cannot both remove "the other" Admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from node.config import Settings
+from node.errors import AlreadyExists, InvalidState, NotFound
+from node.identity import permissions
+from node.identity.listing import ListQuery, Page, fetch_page
+from node.identity.password_links import send_set_password
+from node.identity.permissions import ADMIN, Principal, UserTarget
+from node.identity.schemas import UserIn, UserUpdate
+from node.models.app import organisation, user_account
+
+_u = user_account.c
+PUBLIC_COLUMNS = (
+    _u.user_id, _u.email, _u.name, _u.role, _u.organisation_id, _u.phone, _u.language, _u.created_at,
+    organisation.c.name.label("organisation_name"), organisation.c.role.label("organisation_role"),
+    organisation.c.state.label("organisation_state"), (_u.password_hash.is_not(None)).label("password_set"),
+)  # fmt: skip
+
+
+def _base() -> Any:
+    return select(*PUBLIC_COLUMNS).join(organisation, organisation.c.organisation_id == _u.organisation_id)
+
+
+def _target(conn: Connection, principal: Principal, user_id: int) -> UserTarget:
+    """The user if the caller may see it; invisible users are 404, as if they did not exist."""
+    row = conn.execute(select(_u.user_id, _u.role, _u.organisation_id).where(_u.user_id == user_id)).first()
+    if row is None:
+        raise NotFound(f"No user {user_id}.")
+    target = UserTarget(row.user_id, row.role, row.organisation_id)
+    if not permissions.can_see_user(principal, target):
+        raise NotFound(f"No user {user_id}.")
+    return target
+
+
+def _lock_organisation(conn: Connection, organisation_id: int) -> Any:
+    row = conn.execute(
+        select(organisation).where(organisation.c.organisation_id == organisation_id).with_for_update()
+    ).first()
+    if row is None:
+        raise NotFound(f"No organisation {organisation_id}.")
+    return row
+
+
+def _admins(conn: Connection, organisation_id: int) -> int:
+    return len(conn.execute(select(_u.user_id).where(_u.organisation_id == organisation_id, _u.role == ADMIN)).all())
+
+
+def insert_user(
+    conn: Connection, settings: Settings, organisation_id: int, organisation_name: str, user: UserIn
+) -> int:
+    """Inserts the user without a password and queues the welcome email with its set-password link."""
+    if conn.execute(select(exists().where(_u.email == user.email))).scalar():
+        raise AlreadyExists("A user with this email already exists.", field="email")
+    try:
+        with conn.begin_nested():
+            user_id = int(conn.execute(insert(user_account).values(
+                email=user.email, name=user.name, role=user.role, phone=user.phone, language=user.language,
+                organisation_id=organisation_id,
+            ).returning(_u.user_id)).scalar_one())  # fmt: skip
+    except IntegrityError as exc:
+        raise AlreadyExists("A user with this email already exists.", field="email") from exc
+    send_set_password(conn, settings, user_id, welcome=True, organisation=organisation_name)
+    return user_id
+
+
+def create_user(conn: Connection, settings: Settings, principal: Principal, organisation_id: int, user: UserIn) -> int:
+    org = _lock_organisation(conn, organisation_id)
+    permissions.authorize_create_user(principal, organisation_id, org.role, _admins(conn, organisation_id) > 0)
+    return insert_user(conn, settings, organisation_id, org.name, user)
+
+
+def get_user(conn: Connection, principal: Principal, user_id: int) -> dict[str, Any]:
+    _target(conn, principal, user_id)
+    return dict(conn.execute(_base().where(_u.user_id == user_id)).mappings().one())
+
+
+def list_users(
+    conn: Connection, principal: Principal, query: ListQuery, *, organisation_id: int | None = None,
+    role: str | None = None,
+) -> Page:  # fmt: skip
+    where = [permissions.visible_users(principal)]
+    where += [c == v for c, v in ((_u.organisation_id, organisation_id), (_u.role, role)) if v is not None]
+    return fetch_page(
+        conn, _base(), query, key=_u.user_id, where=where,
+        sortable={"name": _u.name, "email": _u.email, "role": _u.role, "organisation_id": _u.organisation_id,
+                  "created_at": _u.created_at, "user_id": _u.user_id},
+        searchable=(_u.name, _u.email, organisation.c.name),
+    )  # fmt: skip
+
+
+def update_user(conn: Connection, principal: Principal, user_id: int, changes: UserUpdate) -> None:
+    target = _target(conn, principal, user_id)
+    values = changes.model_dump(include=changes.model_fields_set)
+    permissions.authorize_update_user(principal, target, set(values))
+    if not values:
+        return
+    if values.get("role", ADMIN) != ADMIN and target.role == ADMIN:
+        _lock_organisation(conn, target.organisation_id)
+        if _admins(conn, target.organisation_id) <= 1:
+            raise InvalidState("This is the organisation's last Admin; make another user Admin first.")
+    if (
+        "email" in values
+        and conn.execute(select(exists().where(_u.email == values["email"], _u.user_id != user_id))).scalar()
+    ):
+        raise AlreadyExists("A user with this email already exists.", field="email")
+    conn.execute(update(user_account).where(_u.user_id == user_id).values(**values))
+
+
+def delete_user(conn: Connection, principal: Principal, user_id: int) -> None:
+    target = _target(conn, principal, user_id)
+    permissions.authorize_delete_user(principal, target)
+    if target.role == ADMIN:
+        _lock_organisation(conn, target.organisation_id)
+        if _admins(conn, target.organisation_id) <= 1:
+            raise InvalidState("This is the organisation's last Admin and cannot be deleted.")
+    conn.execute(delete(user_account).where(_u.user_id == user_id))
+
+
+def resend_invitation(conn: Connection, settings: Settings, principal: Principal, user_id: int) -> None:
+    """A fresh set-password link for a user who has not set a password yet (the first link may have expired)."""
+    target = _target(conn, principal, user_id)
+    permissions.authorize_update_user(principal, target, set())
+    if principal.user_id == target.user_id:
+        raise InvalidState("You already have a password; use forgot-password to reset it.")
+    row = conn.execute(
+        select(_u.password_hash, organisation.c.name)
+        .join(organisation, organisation.c.organisation_id == _u.organisation_id)
+        .where(_u.user_id == user_id)
+    ).one()
+    if row.password_hash is not None:
+        raise InvalidState("This user has already set a password; they can use forgot-password.")
+    send_set_password(conn, settings, user_id, welcome=False, organisation=row.name)
