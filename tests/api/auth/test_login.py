@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
-from pathlib import Path
 
 import jwt
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from api.app import create_app
-from node.chain.client import ChainClient
-from node.chain.deployment import Deployment
-from node.chain.registry import Registry
 from node.config import Settings
-from node.context import NodeContext
 from node.identity.bootstrap import setup
 from node.security.passwords import hash_password
 
 ROOT = "root@registry.local"
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, registry_data_dir=tmp_path / "data", registry_country="NG")
-
-
-@pytest.fixture
-def empty_app_schema(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(text("truncate app.login_attempt, app.user_account, app.organisation restart identity cascade"))
-
-
-@pytest.fixture
-def api(settings: Settings, engine: Engine, client: ChainClient, deployment: Deployment, registry: Registry,
-        empty_app_schema: None) -> Iterator[TestClient]:  # fmt: skip
-    with TestClient(create_app(NodeContext(settings, engine, client, deployment, registry))) as test_client:
-        yield test_client
 
 
 def _root_password(settings: Settings) -> str:
