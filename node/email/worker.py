@@ -79,6 +79,7 @@ class LogSender:
 
 def build_message(settings: Settings, row: Any) -> EmailMessage:
     message = EmailMessage()
+    message.set_content(row.body or "")  # first: it replaces every Content-* header
     message["From"] = settings.email_from
     message["To"] = row.recipient
     message["Subject"] = row.subject
@@ -87,7 +88,6 @@ def build_message(settings: Settings, row: Any) -> EmailMessage:
     message["Message-ID"] = make_msgid(idstring=f"outbox-{row.email_id}", domain=domain)
     message["Content-Language"] = row.language
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(row.body or "")
     return message
 
 

@@ -54,8 +54,8 @@ class World:
     def organisation(self, role: str = "ProgrammeDeveloper", *, admin: bool = True, name: str | None = None) -> int:
         """A new organisation (with an Admin unless ``admin=False``)."""
         tag = unique("org")
-        contact = {} if role == "API" else {"tax_id": f"TAX-{tag}", "email": f"{tag}@example.org",
-                                             "phone": "+234 800 000 0000", "address": "1 Test Street, Abuja"}  # fmt: skip
+        contact = {"tax_id": f"TAX-{tag}", "email": f"{tag}@example.org", "phone": "+234 800 000 0000",
+                   "address": "1 Test Street, Abuja"} if role != "API" else {}  # fmt: skip
         with self.engine.begin() as conn:
             organisation_id = insert_organisation(
                 conn, self.settings, OrganisationIn(name=name or f"Org {tag}", role=role, **contact)
