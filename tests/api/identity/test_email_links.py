@@ -48,8 +48,8 @@ def test_a_new_admin_follows_the_welcome_link_sets_a_password_and_logs_in(
     tag = unique("welcome")
     admin_email = f"{tag}@example.org"
     created = app_client.post("/organisations", headers=world.headers("gov_admin"), json={
-        "name": f"Société {tag}", "role": "ProgrammeDeveloper", "tax_id": f"FR-{tag}", "email": f"org-{tag}@example.org",
-        "phone": "+234 800 000 0002", "address": "Lagos",
+        "name": f"Société {tag}", "role": "ProgrammeDeveloper", "tax_id": f"FR-{tag}",
+        "email": f"org-{tag}@example.org", "phone": "+234 800 000 0002", "address": "Lagos",
         "admin": {"email": admin_email, "name": "Amina", "language": "fr"}})  # fmt: skip
     assert created.status_code == 201, created.text
 
@@ -97,8 +97,8 @@ def test_forgot_password_emails_a_one_hour_link_that_resets_once_and_ends_old_se
     link = _link(reset)
     token = link.split("token=")[1]
     with world.engine.connect() as conn:
-        expires = conn.execute(text("select expires_at from app.password_token where user_id = :u and purpose = 'reset'"),
-                               {"u": user_id}).scalar_one()  # fmt: skip
+        expires = conn.execute(text("select expires_at from app.password_token where user_id = :u "
+                                    "and purpose = 'reset'"), {"u": user_id}).scalar_one()  # fmt: skip
     assert timedelta(minutes=59) < expires - datetime.now(UTC) <= timedelta(minutes=60)
 
     short = app_client.post("/auth/reset-password", json={"token": token, "new_password": "short"})

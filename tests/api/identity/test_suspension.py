@@ -19,7 +19,8 @@ def _emails(world: World, recipient_org: int, template: str) -> list[str]:
     with world.engine.connect() as conn:
         return list(conn.execute(text(
             "select o.language from app.email_outbox o join app.user_account u on u.email = o.recipient "
-            "where u.organisation_id = :org and o.template = :t"), {"org": recipient_org, "t": template}).scalars())  # fmt: skip
+            "where u.organisation_id = :org and o.template = :t"),
+            {"org": recipient_org, "t": template}).scalars())  # fmt: skip
 
 
 def test_suspending_a_developer_freezes_its_chain_account_and_activation_unfreezes_it(

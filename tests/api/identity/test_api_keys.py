@@ -1,0 +1,67 @@
+"""API keys: shown once, stored as a hash, accepted as a bearer or an ``api-key`` header, regenerable, revocable."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests.api.identity.world import World
+
+
+def test_an_api_key_is_shown_once_stored_as_a_hash_and_works_in_either_header(
+    app_client: TestClient, world: World
+) -> None:
+    admin = world.user(world.api_org, "Admin")
+    issued = app_client.post(f"/users/{admin}/api-key", headers=world.headers("root"))
+    assert issued.status_code == 201
+    key = issued.json()["api_key"]
+    assert key.startswith(issued.json()["prefix"] + "_")
+    with world.engine.connect() as conn:
+        stored = conn.execute(text("select prefix, secret_hash from app.api_key where user_id = :u"),
+                              {"u": admin}).one()  # fmt: skip
+        emailed = conn.execute(text("select body, context::text from app.email_outbox where template = "
+                                    "'api_key_issued' order by email_id desc limit 1")).one()  # fmt: skip
+    assert key not in stored.secret_hash
+    assert key not in (emailed.body or "")
+    assert key not in emailed.context
+    for headers in ({"api-key": key}, {"Authorization": f"Bearer {key}"}, {"api_key": key}):
+        me = app_client.get("/auth/me", headers=headers)
+        assert me.status_code == 200, headers
+        assert me.json()["user_id"] == admin
+
+
+def test_regenerating_revokes_the_old_key_and_revoking_leaves_none(app_client: TestClient, world: World) -> None:
+    admin = world.user(world.api_org, "Admin")
+    headers = {"Authorization": f"Bearer {world.token(admin)}"}
+    first = app_client.post(f"/users/{admin}/api-key", headers=headers).json()["api_key"]
+    second = app_client.post(f"/users/{admin}/api-key", headers=headers).json()["api_key"]
+    old = app_client.get("/auth/me", headers={"api-key": first})
+    assert (old.status_code, old.json()["type"]) == (401, "/problems/not-authenticated")
+    assert app_client.get("/auth/me", headers={"api-key": second}).status_code == 200
+
+    assert app_client.delete(f"/users/{admin}/api-key", headers=headers).status_code == 204
+    assert app_client.get("/auth/me", headers={"api-key": second}).status_code == 401
+
+
+def test_malformed_and_forged_keys_are_refused(app_client: TestClient, world: World) -> None:
+    admin = world.user(world.api_org, "Admin")
+    key = app_client.post(f"/users/{admin}/api-key", headers=world.headers("root")).json()["api_key"]
+    prefix = key.rsplit("_", 1)[0] if key.count("_") == 2 else "_".join(key.split("_")[:2])
+    for bad in ("ncr_", "nonsense", f"{prefix}_wrongsecret", key[:-1] + ("A" if key[-1] != "A" else "B")):
+        assert app_client.get("/auth/me", headers={"api-key": bad}).status_code == 401, bad
+
+
+def test_an_api_key_cannot_change_the_password(app_client: TestClient, world: World) -> None:
+    refused = app_client.post("/auth/password", headers=world.headers("api_key"),
+                              json={"old_password": "whatever", "new_password": "a long new passphrase"})  # fmt: skip
+    assert refused.status_code == 403
+
+
+def test_a_deleted_user_key_and_session_stop_working(app_client: TestClient, world: World) -> None:
+    admin = world.user(world.api_org, "Admin")
+    session = {"Authorization": f"Bearer {world.token(admin)}"}
+    key = app_client.post(f"/users/{admin}/api-key", headers=session).json()["api_key"]
+    with world.engine.begin() as conn:
+        conn.execute(text("delete from app.user_account where user_id = :u"), {"u": admin})
+    assert app_client.get("/auth/me", headers={"api-key": key}).status_code == 401
+    assert app_client.get("/auth/me", headers=session).status_code == 401
