@@ -1,0 +1,97 @@
+"""User rules (§4.1, §4.3): row-level list filters, the last Admin, Root only by setup, self-service limits."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.identity.world import World, unique
+
+
+def test_lists_show_everyone_to_the_government_and_only_colleagues_to_others(
+    app_client: TestClient, world: World
+) -> None:
+    every = app_client.get("/users", headers=world.headers("gov_viewonly"), params={"size": 100}).json()
+    assert {u["organisation_id"] for u in every["items"]} >= {world.government, world.developer, world.certifier}
+    for caller, organisation in (("dev_viewonly", world.developer), ("cert_admin", world.certifier),
+                                 ("api_key", world.api_org)):  # fmt: skip
+        page = app_client.get("/users", headers=world.headers(caller), params={"size": 100}).json()
+        assert {u["organisation_id"] for u in page["items"]} == {organisation}, caller
+        assert page["total"] == len(page["items"])
+        # asking for another organisation's users finds nothing rather than an error
+        other = app_client.get("/users", headers=world.headers(caller), params={"organisation_id": world.government})
+        assert other.json()["total"] == 0
+
+
+def test_the_list_searches_sorts_and_pages(app_client: TestClient, world: World) -> None:
+    organisation = world.organisation(admin=False)
+    for _ in range(5):
+        world.user(organisation)
+    headers = world.headers("root")
+    first = app_client.get("/users", headers=headers, params={"organisation_id": organisation, "size": 2,
+                                                              "sort": "email", "order": "desc"}).json()  # fmt: skip
+    second = app_client.get("/users", headers=headers, params={"organisation_id": organisation, "size": 2, "page": 2,
+                                                               "sort": "email", "order": "desc"}).json()  # fmt: skip
+    emails = [u["email"] for u in first["items"] + second["items"]]
+    assert first["total"] == 5
+    assert emails == sorted(emails, reverse=True)
+    assert len(set(emails)) == 4
+    assert all(u["password_set"] is False for u in first["items"])
+    one = app_client.get("/users", headers=headers, params={"q": emails[0].upper()}).json()
+    assert [u["email"] for u in one["items"]] == [emails[0]]
+
+
+def test_root_cannot_be_created_or_granted_through_the_api(app_client: TestClient, world: World) -> None:
+    headers = world.headers("root")
+    created = app_client.post("/users", headers=headers, json={"email": f"{unique('r')}@example.org", "name": "R",
+                                                              "role": "Root", "organisation_id": world.government})  # fmt: skip
+    assert created.status_code == 422
+    assert "Root" in created.text
+    promoted = app_client.patch(f"/users/{world.members['gov_viewonly'].user_id}", headers=headers,
+                                json={"role": "Root"})  # fmt: skip
+    assert promoted.status_code == 422
+
+
+def test_the_last_admin_can_be_neither_deleted_nor_demoted(app_client: TestClient, world: World) -> None:
+    root = world.headers("root")
+    only_admin = world.members["gov_admin"].user_id  # the Government's only Admin in this module
+    deleted = app_client.delete(f"/users/{only_admin}", headers=root)
+    assert (deleted.status_code, deleted.json()["type"]) == (409, "/problems/invalid-state")
+    demoted = app_client.patch(f"/users/{only_admin}", headers=root, json={"role": "Manager"})
+    assert (demoted.status_code, demoted.json()["type"]) == (409, "/problems/invalid-state")
+
+    second = world.user(world.government, "Admin")
+    assert app_client.patch(f"/users/{second}", headers=root, json={"role": "Manager"}).status_code == 200
+
+
+def test_admins_remove_colleagues_but_never_themselves(app_client: TestClient, world: World) -> None:
+    organisation = world.organisation(admin=False)
+    first, second = world.user(organisation, "Admin"), world.user(organisation, "Admin")
+    headers = {"Authorization": f"Bearer {world.token(first)}"}
+    second_headers = {"Authorization": f"Bearer {world.token(second)}"}
+    assert app_client.delete(f"/users/{first}", headers=headers).status_code == 403
+    assert app_client.patch(f"/users/{first}", headers=headers, json={"role": "Manager"}).status_code == 403
+    assert app_client.delete(f"/users/{second}", headers=headers).status_code == 204
+    assert app_client.get("/auth/me", headers=second_headers).status_code == 401  # a deleted user's token is dead
+    assert app_client.get(f"/users/{second}", headers=headers).status_code == 404
+
+
+def test_users_edit_their_own_profile_but_not_their_email_or_organisation(app_client: TestClient, world: World) -> None:
+    user = world.user(world.developer)
+    headers = {"Authorization": f"Bearer {world.token(user)}"}
+    changed = app_client.patch(f"/users/{user}", headers=headers, json={"name": "New Name", "phone": "+234 700 1234",
+                                                                        "language": "fr"})  # fmt: skip
+    assert changed.status_code == 200
+    assert (changed.json()["name"], changed.json()["language"]) == ("New Name", "fr")
+    assert app_client.patch(f"/users/{user}", headers=headers, json={"email": "me@example.org"}).status_code == 403
+    moved = app_client.patch(f"/users/{user}", headers=headers, json={"organisation_id": world.government})
+    assert moved.status_code == 422  # not a field of the update at all
+
+
+def test_an_admin_changes_a_colleague_email_but_not_to_a_taken_one(app_client: TestClient, world: World) -> None:
+    user = world.user(world.developer)
+    headers = world.headers("dev_admin")
+    fresh = f"{unique('mail')}@example.org"
+    assert app_client.patch(f"/users/{user}", headers=headers, json={"email": fresh.upper()}).json()["email"] == fresh
+    taken = world.principal(world.members["dev_manager"].user_id).email
+    conflict = app_client.patch(f"/users/{user}", headers=headers, json={"email": taken})
+    assert (conflict.status_code, conflict.json()["type"]) == (409, "/problems/already-exists")
