@@ -80,8 +80,9 @@ def test_the_list_filters_sorts_searches_and_pages(app_client: TestClient, world
     page = app_client.get("/organisations", headers=headers,
                           params={"q": tag, "sort": "name", "order": "desc", "size": 2}).json()  # fmt: skip
     assert (page["total"], page["size"], [o["name"][-1] for o in page["items"]]) == (3, 2, ["C", "B"])
-    second = app_client.get("/organisations", headers=headers,
-                            params={"q": tag, "sort": "name", "order": "desc", "size": 2, "page": 2}).json()  # fmt: skip
+    second = app_client.get(
+        "/organisations", headers=headers, params={"q": tag, "sort": "name", "order": "desc", "size": 2, "page": 2}
+    ).json()
     assert [o["name"][-1] for o in second["items"]] == ["A"]
     suspended = app_client.get("/organisations", headers=headers, params={"state": "suspended"}).json()
     assert suspended["items"]
@@ -98,8 +99,11 @@ def test_an_admin_updates_its_organisation_and_uploads_a_logo_that_is_served(
     app_client: TestClient, world: World
 ) -> None:
     headers = world.headers("dev_admin")
-    updated = app_client.patch(f"/organisations/{world.developer}", headers=headers,
-                               json={"website": "https://developer.example.org/", "address": "Port Harcourt"})  # fmt: skip
+    updated = app_client.patch(
+        f"/organisations/{world.developer}",
+        headers=headers,
+        json={"website": "https://developer.example.org/", "address": "Port Harcourt"},
+    )
     assert updated.status_code == 200
     assert updated.json()["address"] == "Port Harcourt"
     logo = app_client.put(f"/organisations/{world.developer}/logo", headers=headers,

@@ -42,8 +42,11 @@ def test_the_list_searches_sorts_and_pages(app_client: TestClient, world: World)
 
 def test_root_cannot_be_created_or_granted_through_the_api(app_client: TestClient, world: World) -> None:
     headers = world.headers("root")
-    created = app_client.post("/users", headers=headers, json={"email": f"{unique('r')}@example.org", "name": "R",
-                                                              "role": "Root", "organisation_id": world.government})  # fmt: skip
+    created = app_client.post(
+        "/users",
+        headers=headers,
+        json={"email": f"{unique('r')}@example.org", "name": "R", "role": "Root", "organisation_id": world.government},
+    )
     assert created.status_code == 422
     assert "Root" in created.text
     promoted = app_client.patch(f"/users/{world.members['gov_viewonly'].user_id}", headers=headers,
