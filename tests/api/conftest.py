@@ -20,8 +20,8 @@ APP_TABLES = "app.login_attempt, app.email_outbox, app.api_key, app.password_tok
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(_env_file=None, registry_data_dir=data_dir, registry_country="NG",  # type: ignore[call-arg]
-                    public_url="http://testserver", **overrides)  # fmt: skip
+    values = {"registry_data_dir": data_dir, "registry_country": "NG", "public_url": "http://testserver"}
+    return Settings.model_validate(values | overrides)
 
 
 def empty_app(engine: Engine) -> None:

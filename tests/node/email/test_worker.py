@@ -29,8 +29,7 @@ def outbox(engine: Engine) -> Engine:
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(_env_file=None, registry_data_dir=tmp_path, smtp_security="none",  # type: ignore[call-arg]
-                    **overrides)  # fmt: skip
+    return Settings.model_validate({"registry_data_dir": tmp_path, "smtp_security": "none"} | overrides)
 
 
 def _queue(engine: Engine, settings: Settings, to: str = "ada@example.org") -> int:
