@@ -43,7 +43,7 @@ def any_principal(
             except InvalidToken as exc:
                 raise NotAuthenticated(f"The bearer token is not valid ({exc}); log in again.") from exc
             with context.engine.connect() as conn:
-                return principal_for_session(conn, claims.user_id, claims.issued_at)
+                return principal_for_session(conn, claims.user_id, claims.session_version)
     if key is None:
         raise NotAuthenticated("Send a bearer token from POST /auth/login, or an API key.")
     with context.engine.begin() as conn:

@@ -77,7 +77,8 @@ def _session(context: NodeContext, user_id: int) -> Session:
             .join(organisation, organisation.c.organisation_id == user_account.c.organisation_id)
             .where(user_account.c.user_id == user_id)
         ).one()
-    claims = Claims(row.user_id, row.role, row.organisation_id, row.org_role, row.org_state, row.must_change_password)
+    claims = Claims(row.user_id, row.role, row.organisation_id, row.org_role, row.org_state, row.must_change_password,
+                    row.session_version)  # fmt: skip
     expires = context.settings.jwt_expires_seconds
     return Session(access_token=issue_token(claims, context.settings.token_secret(), expires), expires_in=expires,
                    must_change_password=row.must_change_password)  # fmt: skip

@@ -101,7 +101,12 @@ def set_password(conn: Connection, settings: Settings, user_id: int, new_passwor
     user = conn.execute(
         update(user_account)
         .where(user_account.c.user_id == user_id)
-        .values(password_hash=hash_password(new_password), must_change_password=False, password_changed_at=now)
+        .values(
+            password_hash=hash_password(new_password),
+            must_change_password=False,
+            password_changed_at=now,
+            session_version=user_account.c.session_version + 1,
+        )
         .returning(user_account.c.email, user_account.c.name, user_account.c.language)
     ).one()
     enqueue(conn, settings, to=user.email, language=user.language, template="password_changed", name=user.name,

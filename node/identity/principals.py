@@ -26,18 +26,18 @@ def _principal_query() -> Select[Any]:
         user_account.c.email,
         user_account.c.role,
         user_account.c.organisation_id,
-        user_account.c.password_changed_at,
+        user_account.c.session_version,
         user_account.c.must_change_password,
         organisation.c.role.label("organisation_role"),
         organisation.c.state.label("organisation_state"),
     ).join(organisation, organisation.c.organisation_id == user_account.c.organisation_id)
 
 
-def principal_for_session(conn: Connection, user_id: int, issued_at: int) -> Principal:
+def principal_for_session(conn: Connection, user_id: int, session_version: int) -> Principal:
     row = conn.execute(_principal_query().where(user_account.c.user_id == user_id)).first()
     if row is None:
         raise NotAuthenticated("The token's user no longer exists.")
-    if row.password_changed_at is not None and issued_at < int(row.password_changed_at.timestamp()):
+    if session_version != row.session_version:
         raise NotAuthenticated("The password changed after this token was issued; log in again.")
     return Principal(row.user_id, row.email, row.role, row.organisation_id, row.organisation_role,
                      row.organisation_state, must_change_password=row.must_change_password)  # fmt: skip

@@ -59,6 +59,13 @@ user_account = Table(
     Column("must_change_password", Boolean, nullable=False, server_default="false"),
     Column("language", Text, nullable=False, server_default="en"),
     Column("phone", Text, nullable=True),
+    Column(
+        "session_version",
+        Integer,
+        nullable=False,
+        server_default="0",
+        comment="Raised by every password change; session tokens carry it, so older sessions end",
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("password_changed_at", DateTime(timezone=True), nullable=True),
     Index("ix_user_account_organisation", "organisation_id"),

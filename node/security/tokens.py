@@ -26,8 +26,8 @@ class Claims:
     organisation_role: str
     organisation_state: str
     must_change_password: bool
-    issued_at: int = 0
-    """Seconds since the epoch; tokens issued before the user's last password change are refused."""
+    session_version: int = 0
+    """The user's session version when issued; a password change raises it and so ends older sessions."""
 
 
 def load_or_create_secret(path: Path) -> str:
@@ -46,7 +46,7 @@ def issue_token(claims: Claims, secret: str, expires_in: int) -> str:
     payload: dict[str, Any] = {
         "sub": str(claims.user_id), "role": claims.role, "org": claims.organisation_id,
         "org_role": claims.organisation_role, "org_state": claims.organisation_state,
-        "pwd_change": claims.must_change_password, "iss": ISSUER, "iat": now,
+        "pwd_change": claims.must_change_password, "sv": claims.session_version, "iss": ISSUER, "iat": now,
         "exp": now + timedelta(seconds=expires_in),
     }  # fmt: skip
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
@@ -61,4 +61,4 @@ def read_token(token: str, secret: str) -> Claims:
     except jwt.PyJWTError as exc:
         raise InvalidToken("token invalid") from exc
     return Claims(int(payload["sub"]), payload["role"], int(payload["org"]), payload["org_role"],
-                  payload["org_state"], bool(payload["pwd_change"]), int(payload["iat"]))  # fmt: skip
+                  payload["org_state"], bool(payload["pwd_change"]), int(payload.get("sv", 0)))  # fmt: skip

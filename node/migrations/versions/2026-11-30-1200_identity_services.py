@@ -24,6 +24,12 @@ def upgrade() -> None:
         schema="app",
     )  # fmt: skip
     op.add_column("user_account", sa.Column("phone", sa.Text(), nullable=True), schema="app")
+    op.add_column(
+        "user_account",
+        sa.Column("session_version", sa.Integer(), server_default="0", nullable=False,
+                  comment="Raised by every password change; session tokens carry it, so older sessions end"),
+        schema="app",
+    )  # fmt: skip
     # Organisation ids are chain account ids: a sequence well above the Government's default account.
     op.execute("create sequence app.organisation_id_seq start with 100 owned by app.organisation.organisation_id")
     op.create_table(
@@ -103,6 +109,7 @@ def downgrade() -> None:
     op.drop_table("api_key", schema="app")
     op.drop_table("password_token", schema="app")
     op.execute("drop sequence app.organisation_id_seq")
+    op.drop_column("user_account", "session_version", schema="app")
     op.drop_column("user_account", "phone", schema="app")
     op.drop_column("organisation", "state_version", schema="app")
     op.drop_column("organisation", "logo_url", schema="app")

@@ -92,7 +92,10 @@ class World:
 
     def token(self, user_id: int) -> str:
         p = self.principal(user_id)
-        claims = Claims(p.user_id, p.role, p.organisation_id, p.organisation_role, p.organisation_state, False)
+        with self.engine.connect() as conn:
+            version = conn.execute(text("select session_version from app.user_account where user_id = :id"),
+                                   {"id": user_id}).scalar_one()  # fmt: skip
+        claims = Claims(p.user_id, p.role, p.organisation_id, p.organisation_role, p.organisation_state, False, version)
         return issue_token(claims, self.settings.token_secret(), 3600)
 
     def headers(self, caller: str) -> dict[str, str]:
