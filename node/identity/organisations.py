@@ -18,7 +18,7 @@ from node.identity import permissions
 from node.identity.listing import ListQuery, Page, fetch_page
 from node.identity.permissions import CERTIFIER, Principal
 from node.identity.schemas import NewOrganisation, OrganisationIn, OrganisationUpdate
-from node.models.app import organisation, user_account
+from node.models.app import organisation
 from node.storage import FileStorage
 
 MAX_LOGO_BYTES = 1024 * 1024
@@ -149,9 +149,3 @@ def store_logo(
     conn.execute(update(organisation).where(_o.organisation_id == organisation_id)
                  .values(logo_url=url, updated_at=datetime.now(UTC)))  # fmt: skip
     return url
-
-
-def admin_count(conn: Connection, organisation_id: int) -> int:
-    return int(conn.execute(select(func.count()).where(
-        user_account.c.organisation_id == organisation_id, user_account.c.role.in_(("Admin", "Root"))
-    )).scalar_one())  # fmt: skip
