@@ -51,7 +51,8 @@ def up() -> None:
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
         stack.callback(OutboxWorkerThread(context.engine, settings).start().close)
-        config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info")
+        config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info",
+                                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)  # fmt: skip
         typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
         # uvicorn re-raises the Ctrl-C it handled; leaving the stack then stops Anvil and PostgreSQL cleanly.
         with suppress(KeyboardInterrupt):

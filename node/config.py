@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Reverse proxies (comma-separated addresses, or ``*``) whose ``X-Forwarded-For`` names the client; the client
+    address is what login rate limiting counts per address."""
+
     indexer_confirmations: int = Field(default=0, ge=0)
     """Blocks the indexer stays behind the head. 0 applies a mined block at once (reorgs are rolled back)."""
 
@@ -156,7 +160,9 @@ class Settings(BaseSettings):
     @field_validator("registry_country")
     @classmethod
     def _country_code(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Z]{2}", value):
+        import pycountry
+
+        if not re.fullmatch(r"[A-Z]{2}", value) or pycountry.countries.get(alpha_2=value) is None:
             raise ValueError("must be an ISO 3166-1 alpha-2 code such as NG or KE")
         return value
 

@@ -10,7 +10,7 @@ from node.db.engine import app_metadata as metadata
 organisation = Table(
     "organisation",
     metadata,
-    Column("organisation_id", BigInteger, primary_key=True, comment="Also its on-chain account id"),
+    Column("organisation_id", BigInteger, primary_key=True, comment="Also the organisation's on-chain account id"),
     Column("name", Text, nullable=False),
     Column("role", Text, nullable=False, comment="Government | ProgrammeDeveloper | Certifier | API | ..."),
     Column("state", Text, nullable=False, server_default="active", comment="active | suspended"),

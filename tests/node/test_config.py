@@ -29,6 +29,7 @@ def test_operator_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("registry_country", "Nigeria"),
         ("registry_country", "ng"),
+        ("registry_country", "XX"),
         ("registry_credit_unit", "itmo"),
         ("registry_government_account", 0),
     ],
