@@ -14,11 +14,12 @@ from jinja2 import Environment
 
 from api.auth.dependencies import context_of
 from node.errors import InvalidPasswordToken
+from node.i18n import PASSWORD_PAGE, preferred_language
 from node.identity import password_links
 
 router = APIRouter(include_in_schema=False)
 _page = Environment(autoescape=True).from_string("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>{{ title }} · {{ registry }}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
 label,input,button{display:block;width:100%;margin:.4rem 0}input{padding:.5rem}button{padding:.6rem}
@@ -27,33 +28,41 @@ label,input,button{display:block;width:100%;margin:.4rem 0}input{padding:.5rem}b
 {% if message %}<p class="{{ 'error' if error else 'ok' }}" role="status">{{ message }}</p>{% endif %}
 {% if form %}<form method="post">
 <input type="hidden" name="token" value="{{ token }}">
-<label for="p1">New password (at least 12 characters)</label>
+<label for="p1">{{ t.new }}</label>
 <input id="p1" name="new_password" type="password" minlength="12" autocomplete="new-password" required>
-<label for="p2">Repeat it</label>
+<label for="p2">{{ t.repeat }}</label>
 <input id="p2" name="confirm_password" type="password" minlength="12" autocomplete="new-password" required>
-<button type="submit">Save password</button></form>{% endif %}</body></html>""")
+<button type="submit">{{ t.save }}</button></form>{% endif %}</body></html>""")
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 
-def _render(request: Request, title: str, *, status: int = 200, **values: object) -> HTMLResponse:
-    registry = context_of(request).settings.registry_name
-    html = _page.render(title=title, registry=registry, **values)
+def _render(request: Request, language: str, *, status: int = 200, message: str | None = None,
+            **values: object) -> HTMLResponse:  # fmt: skip
+    """The page in ``language``: the user's own once the token is known, else the browser's preference."""
+    text = PASSWORD_PAGE[language]
+    title = text["set"] if request.url.path.endswith("set-password") else text["reset"]
+    html = _page.render(title=title, lang=language, t=text, registry=context_of(request).settings.registry_name,
+                        message=text[message] if message else None, **values)  # fmt: skip
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
-def _title(request: Request) -> str:
-    return "Set your password" if request.url.path.endswith("set-password") else "Reset your password"
+def _user_language(request: Request, token: str) -> str | None:
+    """The token's user's language, or None for a link that cannot be used."""
+    try:
+        with context_of(request).engine.begin() as conn:
+            return password_links.language_of(conn, password_links.check_token(conn, token))
+    except InvalidPasswordToken:
+        return None
 
 
 @router.get("/set-password", response_class=HTMLResponse)
 @router.get("/reset-password", response_class=HTMLResponse)
 def password_form(request: Request, token: str = "") -> HTMLResponse:
-    try:
-        with context_of(request).engine.begin() as conn:
-            password_links.check_token(conn, token)
-    except InvalidPasswordToken as exc:
-        return _render(request, _title(request), status=400, message=exc.detail, error=True)
-    return _render(request, _title(request), form=True, token=token)
+    language = _user_language(request, token)
+    if language is None:
+        return _render(request, preferred_language(request.headers.get("accept-language")), status=400,
+                       message="invalid", error=True)  # fmt: skip
+    return _render(request, language, form=True, token=token)
 
 
 @router.post("/set-password", response_class=HTMLResponse)
@@ -64,17 +73,17 @@ def submit_password(
     new_password: Annotated[str, Form()],
     confirm_password: Annotated[str, Form()],
 ) -> HTMLResponse:
-    title = _title(request)
-    if new_password != confirm_password:
-        return _render(request, title, status=422, form=True, token=token, message="The two passwords differ.",
-                       error=True)  # fmt: skip
-    if not 12 <= len(new_password) <= 1024:
-        return _render(request, title, status=422, form=True, token=token, error=True,
-                       message="The password must have at least 12 characters.")  # fmt: skip
+    language = _user_language(request, token)
+    if language is None:
+        return _render(request, preferred_language(request.headers.get("accept-language")), status=400,
+                       message="invalid", error=True)  # fmt: skip
+    if new_password != confirm_password or not 12 <= len(new_password) <= 1024:
+        problem = "differ" if new_password != confirm_password else "short"
+        return _render(request, language, status=422, form=True, token=token, message=problem, error=True)
     context = context_of(request)
     try:
         with context.engine.begin() as conn:
             password_links.use_token(conn, context.settings, token, new_password)
-    except InvalidPasswordToken as exc:
-        return _render(request, title, status=400, message=exc.detail, error=True)
-    return _render(request, title, message="Your password is saved. You can now sign in.")
+    except InvalidPasswordToken:  # used by a concurrent submission in the meantime
+        return _render(request, language, status=400, message="invalid", error=True)
+    return _render(request, language, message="saved")

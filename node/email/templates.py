@@ -8,7 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-LANGUAGES = ("en", "fr", "es")
+from node.i18n import LANGUAGES
+
 TEMPLATES = (
     "welcome", "set_password", "password_changed", "reset_password", "api_key_issued",
     "organisation_suspended", "organisation_reactivated",

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from node.config import Settings
 from node.email.outbox import enqueue
 from node.errors import InvalidPasswordToken
+from node.i18n import role_label
 from node.models.app import email_outbox, password_token, user_account
 from node.security.passwords import hash_password
 
@@ -53,8 +54,8 @@ def send_set_password(conn: Connection, settings: Settings, user_id: int, *, wel
     user = conn.execute(select(user_account).where(user_account.c.user_id == user_id)).one()
     link = issue_link(conn, settings, user_id, "set")
     enqueue(conn, settings, to=user.email, language=user.language, template="welcome" if welcome else "set_password",
-            name=user.name, email=user.email, role=user.role, organisation=organisation, link=link,
-            valid_hours=settings.set_password_token_hours)  # fmt: skip
+            name=user.name, email=user.email, role=role_label(user.role, user.language), organisation=organisation,
+            link=link, valid_hours=settings.set_password_token_hours)  # fmt: skip
 
 
 def request_reset(conn: Connection, settings: Settings, email: str) -> None:
@@ -74,6 +75,10 @@ def request_reset(conn: Connection, settings: Settings, email: str) -> None:
     link = issue_link(conn, settings, user.user_id, "reset")
     enqueue(conn, settings, to=user.email, language=user.language, template="reset_password", name=user.name,
             email=user.email, link=link, valid_minutes=settings.reset_password_token_minutes)  # fmt: skip
+
+
+def language_of(conn: Connection, user_id: int) -> str:
+    return str(conn.execute(select(user_account.c.language).where(user_account.c.user_id == user_id)).scalar_one())
 
 
 def check_token(conn: Connection, token: str) -> int:

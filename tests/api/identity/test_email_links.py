@@ -56,12 +56,13 @@ def test_a_new_admin_follows_the_welcome_link_sets_a_password_and_logs_in(
     [welcome] = _deliver(mailbox, admin_email)
     assert welcome["Subject"].startswith("Bienvenue")
     assert welcome["Content-Language"] == "fr"
-    assert "Admin de Société" in welcome.get_content()
+    assert "administrateur de Société" in welcome.get_content()
     link = _link(welcome)
     assert link.startswith("/set-password?token=")
 
     page = app_client.get(link)
     assert page.status_code == 200
+    assert '<html lang="fr">' in page.text
     assert page.headers["cache-control"] == "no-store"
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     assert token is not None
@@ -71,7 +72,7 @@ def test_a_new_admin_follows_the_welcome_link_sets_a_password_and_logs_in(
     saved = app_client.post("/set-password", data={"token": token.group(1), "new_password": "correct horse battery",
                                                    "confirm_password": "correct horse battery"})  # fmt: skip
     assert saved.status_code == 200
-    assert "password is saved" in saved.text
+    assert "Votre mot de passe est enregistré" in saved.text  # the page speaks the user's language
 
     login = app_client.post("/auth/login", json={"email": admin_email, "password": "correct horse battery"})
     assert login.status_code == 200
@@ -131,7 +132,9 @@ def test_an_expired_link_is_refused_and_unknown_emails_get_the_same_answer(
                           "where user_id = :u"), {"u": user_id})  # fmt: skip
     expired = app_client.post("/auth/reset-password", json={"token": token, "new_password": "a brand new passphrase"})
     assert (expired.status_code, expired.json()["type"]) == (400, "/problems/invalid-password-token")
-    assert app_client.get(f"/reset-password?token={token}").status_code == 400
+    refused = app_client.get(f"/reset-password?token={token}", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert refused.status_code == 400
+    assert "ha caducado" in refused.text
 
 
 def test_a_new_forgot_password_link_replaces_the_previous_one(

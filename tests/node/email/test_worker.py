@@ -11,8 +11,9 @@ from sqlalchemy import Engine, text
 
 from node.config import Settings
 from node.email.outbox import enqueue
-from node.email.templates import LANGUAGES, TEMPLATES, render
+from node.email.templates import TEMPLATES, render
 from node.email.worker import OutboxWorker
+from node.i18n import LANGUAGES
 from node.runtime.anvil import free_port
 from tests.smtp import smtp_server
 
