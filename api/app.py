@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import health, metrics, problems
+from api import access_log, health, metrics, problems
 from api.auth import endpoints as auth
 from api.auth import pages as password_pages
 from api.identity import organisations, users
@@ -14,6 +14,7 @@ from node.context import NodeContext
 
 def create_app(context: NodeContext) -> FastAPI:
     """Builds the API bound to a running node (database, chain client, deployment)."""
+    access_log.install()
     app = FastAPI(title="National Carbon Registry", version="0.1.0")
     app.state.context = context
     problems.install(app)

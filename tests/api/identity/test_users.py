@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import threading
 
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from node.errors import InvalidState
+from node.identity import users
 from tests.api.identity.world import World, unique
 
 
@@ -98,3 +103,31 @@ def test_an_admin_changes_a_colleague_email_but_not_to_a_taken_one(app_client: T
     taken = world.principal(world.members["dev_manager"].user_id).email
     conflict = app_client.patch(f"/users/{user}", headers=headers, json={"email": taken})
     assert (conflict.status_code, conflict.json()["type"]) == (409, "/problems/already-exists")
+
+
+def test_two_admins_deleting_each_other_at_once_leave_one_admin(world: World) -> None:
+    organisation = world.organisation(admin=False)
+    first, second = world.user(organisation, "Admin"), world.user(organisation, "Admin")
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, str] = {}
+
+    def delete(actor: int, target: int) -> None:
+        principal = world.principal(actor)
+        barrier.wait()
+        try:
+            with world.engine.begin() as conn:
+                users.delete_user(conn, principal, target)
+            outcomes[actor] = "deleted"
+        except InvalidState:
+            outcomes[actor] = "refused"
+
+    threads = [threading.Thread(target=delete, args=pair) for pair in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["deleted", "refused"]
+    with world.engine.connect() as conn:
+        admins = conn.execute(text("select count(*) from app.user_account where organisation_id = :o "
+                                   "and role = 'Admin'"), {"o": organisation}).scalar_one()  # fmt: skip
+    assert admins == 1
