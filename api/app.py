@@ -8,7 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from api import access_log, health, metrics, problems
 from api.auth import endpoints as auth
 from api.auth import pages as password_pages
-from api.identity import organisations, users
+from api.identity import audit, organisations, users
 from node.context import NodeContext
 
 
@@ -24,6 +24,7 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(password_pages.router)
     app.include_router(organisations.router)
     app.include_router(users.router)
+    app.include_router(audit.router)
     if context.settings.storage_backend == "local":
         files = context.settings.files_dir
         files.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,8 @@ def change_password(body: PasswordChange, principal: AnyPrincipal, request: Requ
         ).scalar()
         if not verify_password(current, body.old_password):
             raise InvalidCredentials("The old password is wrong.")
-        password_links.set_password(conn, context.settings, principal.user_id, body.new_password, datetime.now(UTC))
+        password_links.set_password(conn, context.settings, principal.user_id, body.new_password, datetime.now(UTC),
+                                    method="change")  # fmt: skip
     return _session(context, principal.user_id)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from node.config import Settings
 from node.email.outbox import enqueue
 from node.errors import NotFound
-from node.identity import permissions
+from node.identity import audit, permissions
 from node.identity.permissions import Principal, UserTarget
 from node.identity.principals import API_KEY_PREFIX, hash_api_key
 from node.models.app import api_key, organisation, user_account
@@ -51,7 +51,7 @@ def _revoke(conn: Connection, user_id: int) -> int:
 
 
 def issue_key(conn: Connection, settings: Settings, principal: Principal, user_id: int) -> IssuedKey:
-    _, email, name, language, _ = _target(conn, principal, user_id)
+    target, email, name, language, _ = _target(conn, principal, user_id)
     _revoke(conn, user_id)
     prefix = secrets.token_hex(6)
     key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
@@ -61,9 +61,14 @@ def issue_key(conn: Connection, settings: Settings, principal: Principal, user_i
     ).scalar_one())  # fmt: skip
     enqueue(conn, settings, to=email, language=language, template="api_key_issued", name=name, email=email,
             prefix=f"{API_KEY_PREFIX}_{prefix}")  # fmt: skip
+    audit.record(conn, principal, "api_key.issue", organisation_id=target.organisation_id, target_id=user_id,
+                 prefix=f"{API_KEY_PREFIX}_{prefix}")  # fmt: skip
     return IssuedKey(key_id, key, f"{API_KEY_PREFIX}_{prefix}")
 
 
 def revoke_keys(conn: Connection, principal: Principal, user_id: int) -> int:
-    _target(conn, principal, user_id)
-    return _revoke(conn, user_id)
+    target = _target(conn, principal, user_id)[0]
+    revoked = _revoke(conn, user_id)
+    audit.record(conn, principal, "api_key.revoke", organisation_id=target.organisation_id, target_id=user_id,
+                 revoked=revoked)  # fmt: skip
+    return revoked

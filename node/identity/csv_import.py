@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, exists, select
 
 from node.config import Settings
 from node.errors import RegistryError
+from node.identity import audit
 from node.identity.organisations import insert_organisation
 from node.identity.permissions import GOVERNMENT
 from node.identity.schemas import OrganisationIn, UserIn, normalise_email
@@ -72,6 +73,8 @@ def _organisation_row(conn: Connection, settings: Settings, row: dict[str, str])
     org = OrganisationIn(name=row.get("NAME", ""), role=kind, tax_id=tax_id, email=row.get("EMAIL") or None,
                          phone=row.get("PHONE") or None, address=address)  # fmt: skip
     organisation_id = insert_organisation(conn, settings, org)
+    audit.record(conn, None, "organisation.import", organisation_id=organisation_id, target_id=organisation_id,
+                 name=org.name, role=org.role)  # fmt: skip
     return "created", f"organisation {organisation_id} ({org.name})"
 
 
@@ -96,6 +99,8 @@ def _user_row(conn: Connection, settings: Settings, row: dict[str, str]) -> tupl
         return "error", f"no {kind} organisation with tax id {row.get('ORGANISATION TAX ID')!r}"
     user = UserIn(email=email, name=row.get("NAME", ""), role=role, phone=row.get("PHONE") or None)
     user_id = insert_user(conn, settings, org.organisation_id, org.name, user)
+    audit.record(conn, None, "user.import", organisation_id=org.organisation_id, target_id=user_id, email=email,
+                 role=role)  # fmt: skip
     note = " (Password column ignored: a set-password link is emailed)" if row.get("PASSWORD") else ""
     return "created", f"user {user_id} ({email}, {role} of {org.name}){note}"
 

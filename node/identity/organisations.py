@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from node.config import Settings
 from node.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
-from node.identity import permissions
+from node.identity import audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
 from node.identity.permissions import CERTIFIER, Principal
 from node.identity.schemas import NewOrganisation, OrganisationIn, OrganisationUpdate
@@ -77,7 +77,10 @@ def create_organisation(
 
     permissions.authorize_create_organisation(principal)
     organisation_id = insert_organisation(conn, settings, new)
-    return organisation_id, insert_user(conn, settings, organisation_id, new.name, new.admin)
+    admin_id = insert_user(conn, settings, organisation_id, new.name, new.admin)
+    audit.record(conn, principal, "organisation.create", organisation_id=organisation_id, target_id=organisation_id,
+                 name=new.name, role=new.role, admin_user_id=admin_id, admin_email=new.admin.email)  # fmt: skip
+    return organisation_id, admin_id
 
 
 def insert_organisation(conn: Connection, settings: Settings, new: OrganisationIn) -> int:
@@ -130,6 +133,8 @@ def update_organisation(
                          .values(**values, updated_at=func.now()))  # fmt: skip
     except IntegrityError as exc:
         raise AlreadyExists("An organisation with this email or tax id already exists.") from exc
+    audit.record(conn, principal, "organisation.update", organisation_id=organisation_id, target_id=organisation_id,
+                 changes=values)  # fmt: skip
 
 
 def store_logo(
@@ -148,4 +153,6 @@ def store_logo(
     url = storage.put(key, content, content_type)
     conn.execute(update(organisation).where(_o.organisation_id == organisation_id)
                  .values(logo_url=url, updated_at=datetime.now(UTC)))  # fmt: skip
+    audit.record(conn, principal, "organisation.logo", organisation_id=organisation_id, target_id=organisation_id,
+                 logo_url=url)  # fmt: skip
     return url

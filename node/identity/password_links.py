@@ -18,6 +18,7 @@ from node.config import Settings
 from node.email.outbox import enqueue
 from node.errors import InvalidPasswordToken
 from node.i18n import role_label
+from node.identity import audit
 from node.models.app import email_outbox, password_token, user_account
 from node.security.passwords import hash_password
 
@@ -97,11 +98,13 @@ def use_token(conn: Connection, settings: Settings, token: str, new_password: st
     t = password_token.c
     conn.execute(update(password_token).where(t.token_hash == _hash(token)).values(used_at=now))
     conn.execute(delete(password_token).where(t.user_id == user_id, t.used_at.is_(None)))
-    set_password(conn, settings, user_id, new_password, now)
+    set_password(conn, settings, user_id, new_password, now, method="link")
     return user_id
 
 
-def set_password(conn: Connection, settings: Settings, user_id: int, new_password: str, now: datetime) -> None:
+def set_password(
+    conn: Connection, settings: Settings, user_id: int, new_password: str, now: datetime, *, method: str
+) -> None:
     """Stores the new hash, ends earlier sessions (their tokens predate the change) and tells the user."""
     user = conn.execute(
         update(user_account)
@@ -112,7 +115,9 @@ def set_password(conn: Connection, settings: Settings, user_id: int, new_passwor
             password_changed_at=now,
             session_version=user_account.c.session_version + 1,
         )
-        .returning(user_account.c.email, user_account.c.name, user_account.c.language)
+        .returning(user_account.c.email, user_account.c.name, user_account.c.language, user_account.c.organisation_id)
     ).one()
+    audit.record(conn, None, "user.password", organisation_id=user.organisation_id, target_id=user_id,
+                 self_service=(user_id, user.email), method=method)  # fmt: skip
     enqueue(conn, settings, to=user.email, language=user.language, template="password_changed", name=user.name,
             email=user.email)  # fmt: skip

@@ -18,6 +18,8 @@ token), so a suspension makes its users read-only at once.
 | delete a user                  | Root or Admin of the user's organisation; never Root, never oneself,    |
 |                                | never the organisation's last Admin                                     |
 | issue / revoke an API key      | for an Admin of an API organisation: that Admin, or Root                |
+| read the audit trail           | Root, Government Admins and Managers: all; other Admins: their          |
+|                                | organisation's events                                                   |
 | any write                      | refused while the caller's organisation is suspended                    |
 """
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, true
 
 from node.errors import Forbidden, OrganisationSuspended
-from node.models.app import user_account
+from node.models.app import audit_event, user_account
 
 ROOT, ADMIN, MANAGER, VIEW_ONLY = "Root", "Admin", "Manager", "ViewOnly"
 USER_ROLES = (ROOT, ADMIN, MANAGER, VIEW_ONLY)
@@ -160,3 +162,14 @@ def authorize_api_keys(principal: Principal, target: UserTarget, target_organisa
         raise _deny("Only the API Admin itself or Root can manage its API keys.")
     if target.role != ADMIN or target_organisation_role != API:
         raise _deny("API keys are issued only to Admins of API organisations.")
+
+
+def authorize_read_audit(principal: Principal) -> None:
+    if not (principal.is_admin or (principal.in_government and principal.role == MANAGER)):
+        raise _deny("Only Root, Admins and Government Managers can read the audit trail.")
+
+
+def visible_audit_events(principal: Principal) -> ColumnElement[bool]:
+    if principal.is_root or principal.in_government:
+        return true()
+    return audit_event.c.organisation_id == principal.organisation_id

@@ -23,7 +23,7 @@ from node.chain.registry import Registry
 from node.config import Settings
 from node.email.outbox import enqueue
 from node.errors import InvalidState, NotFound
-from node.identity import permissions
+from node.identity import audit, permissions
 from node.identity.permissions import ACTIVE, ADMIN, CERTIFIER, GOVERNMENT, MANAGER, SUSPENDED, Principal
 from node.models.app import organisation, user_account
 
@@ -86,6 +86,8 @@ def suspend(
     conn.execute(update(organisation).where(_o.organisation_id == organisation_id).values(
         state=SUSPENDED, remarks=remarks, state_version=version, updated_at=func.now()))  # fmt: skip
     _notify(conn, settings, row, "organisation_suspended", remarks)
+    audit.record(conn, principal, "organisation.suspend", organisation_id=organisation_id, target_id=organisation_id,
+                 remarks=remarks, revoked_certifications=revoked)  # fmt: skip
     return revoked
 
 
@@ -104,3 +106,5 @@ def activate(
     conn.execute(update(organisation).where(_o.organisation_id == organisation_id).values(
         state=ACTIVE, remarks=remarks, state_version=version, updated_at=func.now()))  # fmt: skip
     _notify(conn, settings, row, "organisation_reactivated", remarks)
+    audit.record(conn, principal, "organisation.activate", organisation_id=organisation_id, target_id=organisation_id,
+                 remarks=remarks)  # fmt: skip

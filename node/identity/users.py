@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from node.config import Settings
 from node.errors import AlreadyExists, InvalidState, NotFound
-from node.identity import permissions
+from node.identity import audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
 from node.identity.password_links import send_set_password
 from node.identity.permissions import ADMIN, Principal, UserTarget
@@ -77,7 +77,10 @@ def insert_user(
 def create_user(conn: Connection, settings: Settings, principal: Principal, organisation_id: int, user: UserIn) -> int:
     org = _lock_organisation(conn, organisation_id)
     permissions.authorize_create_user(principal, organisation_id, org.role, _admins(conn, organisation_id) > 0)
-    return insert_user(conn, settings, organisation_id, org.name, user)
+    user_id = insert_user(conn, settings, organisation_id, org.name, user)
+    audit.record(conn, principal, "user.create", organisation_id=organisation_id, target_id=user_id, email=user.email,
+                 role=user.role)  # fmt: skip
+    return user_id
 
 
 def get_user(conn: Connection, principal: Principal, user_id: int) -> dict[str, Any]:
@@ -115,6 +118,8 @@ def update_user(conn: Connection, principal: Principal, user_id: int, changes: U
     ):
         raise AlreadyExists("A user with this email already exists.", field="email")
     conn.execute(update(user_account).where(_u.user_id == user_id).values(**values))
+    audit.record(conn, principal, "user.update", organisation_id=target.organisation_id, target_id=user_id,
+                 changes=values)  # fmt: skip
 
 
 def delete_user(conn: Connection, principal: Principal, user_id: int) -> None:
@@ -124,7 +129,9 @@ def delete_user(conn: Connection, principal: Principal, user_id: int) -> None:
         _lock_organisation(conn, target.organisation_id)
         if _admins(conn, target.organisation_id) <= 1:
             raise InvalidState("This is the organisation's last Admin and cannot be deleted.")
-    conn.execute(delete(user_account).where(_u.user_id == user_id))
+    email = conn.execute(delete(user_account).where(_u.user_id == user_id).returning(_u.email)).scalar_one()
+    audit.record(conn, principal, "user.delete", organisation_id=target.organisation_id, target_id=user_id,
+                 email=email, role=target.role)  # fmt: skip
 
 
 def resend_invitation(conn: Connection, settings: Settings, principal: Principal, user_id: int) -> None:
@@ -141,3 +148,4 @@ def resend_invitation(conn: Connection, settings: Settings, principal: Principal
     if row.password_hash is not None:
         raise InvalidState("This user has already set a password; they can use forgot-password.")
     send_set_password(conn, settings, user_id, welcome=False, organisation=row.name)
+    audit.record(conn, principal, "user.invite", organisation_id=target.organisation_id, target_id=user_id)

@@ -118,3 +118,19 @@ email_outbox = Table(
     Index("ix_email_outbox_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
     comment="Emails written in the same transaction as the change they report; a worker delivers them",
 )
+
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("actor_user_id", BigInteger, nullable=True, comment="Null for the operator's CLI (setup, import)"),
+    Column("actor_email", Text, nullable=True, comment="Kept as it was: the actor may be deleted later"),
+    Column("via_api_key", Boolean, nullable=False, server_default="false"),
+    Column("action", Text, nullable=False, comment="e.g. organisation.suspend, user.delete, api_key.issue"),
+    Column("organisation_id", BigInteger, nullable=True, comment="The organisation the target belongs to"),
+    Column("target_id", BigInteger, nullable=True, comment="User or organisation id, by action"),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_audit_event_organisation", "organisation_id", "event_id"),
+    comment="Who changed which account or organisation, written in the transaction of the change; append-only",
+)

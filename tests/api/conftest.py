@@ -16,7 +16,10 @@ from node.chain.registry import Registry
 from node.config import Settings
 from node.context import NodeContext
 
-APP_TABLES = "app.login_attempt, app.email_outbox, app.api_key, app.password_token, app.user_account, app.organisation"
+APP_TABLES = (
+    "app.login_attempt, app.email_outbox, app.audit_event, app.api_key, app.password_token, "
+    "app.user_account, app.organisation"
+)
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

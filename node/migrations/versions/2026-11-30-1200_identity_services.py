@@ -100,11 +100,40 @@ def upgrade() -> None:
         schema="app",
         comment="Emails written in the same transaction as the change they report; a worker delivers them",
     )
+    op.create_table(
+        "audit_event",
+        sa.Column("event_id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("actor_user_id", sa.BigInteger(), nullable=True,
+                  comment="Null for the operator's CLI (setup, import)"),
+        sa.Column("actor_email", sa.Text(), nullable=True,
+                  comment="Kept as it was: the actor may be deleted later"),
+        sa.Column("via_api_key", sa.Boolean(), server_default="false", nullable=False),
+        sa.Column("action", sa.Text(), nullable=False,
+                  comment="e.g. organisation.suspend, user.delete, api_key.issue"),
+        sa.Column("organisation_id", sa.BigInteger(), nullable=True,
+                  comment="The organisation the target belongs to"),
+        sa.Column("target_id", sa.BigInteger(), nullable=True, comment="User or organisation id, by action"),
+        sa.Column("details", postgresql.JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_audit_event")),
+        schema="app",
+        comment="Who changed which account or organisation, written in the transaction of the change; append-only",
+    )  # fmt: skip
+    op.create_index("ix_audit_event_organisation", "audit_event", ["organisation_id", "event_id"], schema="app")
+    # Append-only: the application's role may insert and read, never rewrite history.
+    op.execute("""
+        create function app.audit_event_is_append_only() returns trigger language plpgsql as $$
+        begin raise exception 'app.audit_event is append-only'; end $$;
+        create trigger audit_event_append_only before update or delete on app.audit_event
+        for each row execute function app.audit_event_is_append_only();
+    """)
     op.create_index("ix_email_outbox_due", "email_outbox", ["next_attempt_at"], schema="app",
                     postgresql_where=sa.text("status = 'pending'"))  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_table("audit_event", schema="app")
+    op.execute("drop function app.audit_event_is_append_only()")
     op.drop_table("email_outbox", schema="app")
     op.drop_table("api_key", schema="app")
     op.drop_table("password_token", schema="app")

@@ -91,6 +91,7 @@ ACTIONS: dict[str, Action] = {
     "DELETE /users/{fresh API Admin}/api-key": lambda api, w, c, h: api.delete(
         f"/users/{w.user(w.api_org, 'Admin')}/api-key", headers=h),
     "GET /auth/me": lambda api, w, c, h: api.get("/auth/me", headers=h),
+    "GET /audit-events": lambda api, w, c, h: api.get("/audit-events", headers=h),
     "POST /auth/forgot-password": lambda api, w, c, h: api.post("/auth/forgot-password", headers=h,
                                                                 json={"email": "nobody@example.org"}),
     "POST /auth/reset-password (unknown link)": lambda api, w, c, h: api.post(
@@ -126,6 +127,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /users/{fresh API Admin}/api-key":     (401, 201, 403, 403, 403, 404, 404, 404, 404, 403, 404),
     "DELETE /users/{fresh API Admin}/api-key":   (401, 204, 403, 403, 403, 404, 404, 404, 404, 403, 404),
     "GET /auth/me":                              (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /audit-events":                         (401, 200, 200, 200, 403, 200, 403, 403, 200, 200, 200),
     "POST /auth/forgot-password":                (202, 202, 202, 202, 202, 202, 202, 202, 202, 202, 202),
     "POST /auth/reset-password (unknown link)":  (400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
 }
@@ -142,9 +144,10 @@ def _template(method_and_path: str) -> str:
 
 def test_the_matrix_covers_every_identity_endpoint(app_client: TestClient) -> None:
     paths = app_client.get("/openapi.json").json()["paths"]
+    identity = ("/organisations", "/users", "/auth", "/audit")
+    password_only = {"POST /auth/login", "POST /auth/password"}
     routes = {_template(f"{method.upper()} {path}") for path, operations in paths.items()
-              for method in operations if path.startswith(("/organisations", "/users", "/auth"))} - {"POST /auth/login",
-              "POST /auth/password"}  # fmt: skip
+              for method in operations if path.startswith(identity)} - password_only  # fmt: skip
     assert routes, "no identity routes found"
     assert routes <= {_template(action) for action in MATRIX}, routes - {_template(action) for action in MATRIX}
 
