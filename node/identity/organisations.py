@@ -16,8 +16,8 @@ from node.config import Settings
 from node.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
 from node.identity import audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
-from node.identity.permissions import CERTIFIER, Principal
-from node.identity.schemas import NewOrganisation, OrganisationIn, OrganisationUpdate
+from node.identity.permissions import API, CERTIFIER, GOVERNMENT, Principal
+from node.identity.schemas import CONTACT_FIELDS, NewOrganisation, OrganisationIn, OrganisationUpdate
 from node.models.app import organisation
 from node.storage import FileStorage
 
@@ -121,11 +121,14 @@ def list_organisations(
 def update_organisation(
     conn: Connection, principal: Principal, organisation_id: int, changes: OrganisationUpdate
 ) -> None:
-    get_organisation(conn, organisation_id)
+    current = get_organisation(conn, organisation_id)
     permissions.authorize_update_organisation(principal, organisation_id)
     values = _columns(changes, changes.model_fields_set)
     if not values:
         return
+    cleared = [f for f in CONTACT_FIELDS if f in values and values[f] is None]
+    if cleared and current["role"] not in (GOVERNMENT, API):
+        raise InvalidInput(f"A {current['role']} organisation must keep its {', '.join(cleared)}.", field=cleared[0])
     _unique_fields(conn, values, excluding=organisation_id)
     try:
         with conn.begin_nested():

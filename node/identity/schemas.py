@@ -14,6 +14,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, mode
 
 from node.identity.permissions import API, DESCRIPTIVE_ROLES, GOVERNMENT
 
+CONTACT_FIELDS = ("tax_id", "email", "phone", "address")
+"""Required for every organisation but the Government and API organisations (§3.2)."""
 PHONE_PATTERN = r"^\+?[0-9][0-9 ().-]{5,24}$"
 Language = Literal["en", "fr", "es"]
 CreatableOrganisationRole = Literal[
@@ -66,14 +68,26 @@ class OrganisationIn(OrganisationFields):
     @model_validator(mode="after")
     def _contact_required(self) -> OrganisationIn:
         if self.role not in (GOVERNMENT, API):
-            missing = [f for f in ("tax_id", "email", "phone", "address") if getattr(self, f) is None]
+            missing = [f for f in CONTACT_FIELDS if getattr(self, f) is None]
             if missing:
                 raise ValueError(f"{', '.join(missing)} required for a {self.role} organisation")
         return self
 
 
+def _no_nulls(model: BaseModel, fields: tuple[str, ...]) -> None:
+    """PATCH semantics: an absent field stays; an explicit null may only clear a field that can be empty."""
+    cleared = [f for f in fields if f in model.model_fields_set and getattr(model, f) is None]
+    if cleared:
+        raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+
+
 class OrganisationUpdate(OrganisationFields):
     name: Name | None = None
+
+    @model_validator(mode="after")
+    def _required_stay(self) -> OrganisationUpdate:
+        _no_nulls(self, ("name",))
+        return self
 
 
 class UserIn(_Input):
@@ -99,6 +113,7 @@ class UserUpdate(_Input):
 
     @model_validator(mode="after")
     def _no_root(self) -> UserUpdate:
+        _no_nulls(self, ("email", "name", "role", "language"))
         if self.role == "Root":
             raise ValueError("Nobody can be made Root: the registry has exactly one")
         return self

@@ -117,7 +117,11 @@ def update_user(conn: Connection, principal: Principal, user_id: int, changes: U
         and conn.execute(select(exists().where(_u.email == values["email"], _u.user_id != user_id))).scalar()
     ):
         raise AlreadyExists("A user with this email already exists.", field="email")
-    conn.execute(update(user_account).where(_u.user_id == user_id).values(**values))
+    try:
+        with conn.begin_nested():  # a concurrent change may take the email after the check above
+            conn.execute(update(user_account).where(_u.user_id == user_id).values(**values))
+    except IntegrityError as exc:
+        raise AlreadyExists("A user with this email already exists.", field="email") from exc
     audit.record(conn, principal, "user.update", organisation_id=target.organisation_id, target_id=user_id,
                  changes=values)  # fmt: skip
 

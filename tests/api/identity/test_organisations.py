@@ -126,3 +126,13 @@ def test_logos_must_be_png_or_jpeg_up_to_one_mebibyte(
     response = app_client.put(f"/organisations/{world.developer}/logo", headers=world.headers("dev_admin"),
                               files={"file": ("logo", content, "image/png")})  # fmt: skip
     assert response.status_code == status
+
+
+def test_required_fields_cannot_be_cleared_by_an_update(app_client: TestClient, world: World) -> None:
+    headers = world.headers("dev_admin")
+    for body, status in (({"name": None}, 422), ({"tax_id": None}, 422), ({"website": None}, 200)):
+        response = app_client.patch(f"/organisations/{world.developer}", headers=headers, json=body)
+        assert response.status_code == status, (body, response.text)
+    api_org = app_client.patch(f"/organisations/{world.api_org}", headers=world.headers("api_key"),
+                               json={"email": None})  # fmt: skip
+    assert api_org.status_code == 200  # API organisations need no contact details

@@ -131,3 +131,12 @@ def test_two_admins_deleting_each_other_at_once_leave_one_admin(world: World) ->
         admins = conn.execute(text("select count(*) from app.user_account where organisation_id = :o "
                                    "and role = 'Admin'"), {"o": organisation}).scalar_one()  # fmt: skip
     assert admins == 1
+
+
+def test_required_user_fields_cannot_be_cleared(app_client: TestClient, world: World) -> None:
+    user = world.user(world.developer)
+    headers = {"Authorization": f"Bearer {world.token(user)}"}
+    for field in ("name", "language"):
+        response = app_client.patch(f"/users/{user}", headers=headers, json={field: None})
+        assert (response.status_code, response.json()["type"]) == (422, "/problems/validation-error")
+    assert app_client.patch(f"/users/{user}", headers=headers, json={"phone": None}).status_code == 200
