@@ -12,9 +12,10 @@ from pathlib import Path
 
 import typer
 import uvicorn
+from sqlalchemy import Engine
 
 from node.chain.compiler import build_dir, compile_contracts
-from node.config import get_settings
+from node.config import Settings, get_settings
 from node.context import NodeContext
 from node.db import migrate
 from node.db.engine import make_engine
@@ -67,18 +68,22 @@ def _announce(result: SetupResult, root_email: str) -> None:
         typer.echo(f"Root user {root_email} created; first password in {where} (change it at first login)")
 
 
+def _migrated_engine(settings: Settings, stack: ExitStack) -> Engine:
+    """An engine on the migrated database (``DATABASE_URL`` or the embedded server), disposed with ``stack``."""
+    database_url = services.start_database(settings, stack)
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    stack.callback(engine.dispose)
+    return engine
+
+
 @app.command()
 def setup() -> None:
     """Create the Government organisation and the Root user (once; running it again changes nothing)."""
     _logging()
     settings = get_settings()
-    from node.db.engine import make_engine
-
     with ExitStack() as stack:
-        database_url = services.start_database(settings, stack)
-        migrate.upgrade(database_url)
-        engine = make_engine(database_url)
-        stack.callback(engine.dispose)
+        engine = _migrated_engine(settings, stack)
         result = bootstrap(engine, settings)
     _announce(result, settings.registry_root_email)
     if not result.created:
@@ -175,10 +180,7 @@ def worker(
     _logging()
     settings = get_settings()
     with ExitStack() as stack:
-        database_url = services.start_database(settings, stack)
-        migrate.upgrade(database_url)
-        engine = make_engine(database_url)
-        stack.callback(engine.dispose)
+        engine = _migrated_engine(settings, stack)
         outbox = OutboxWorker(engine, settings)
         if once:
             delivered = 0
@@ -209,10 +211,7 @@ def import_command(
     from node.identity.csv_import import count_rows, run_import
 
     with ExitStack() as stack:
-        database_url = services.start_database(settings, stack)
-        migrate.upgrade(database_url)
-        engine = make_engine(database_url)
-        stack.callback(engine.dispose)
+        engine = _migrated_engine(settings, stack)
         bootstrap(engine, settings)  # users may belong to the Government
         with Progress(transient=True) as progress:
             task = progress.add_task("Importing" + (" (dry run)" if dry_run else ""),

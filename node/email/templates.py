@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from node.i18n import LANGUAGES
+from node.i18n import language_or_default
 
 TEMPLATES = (
     "welcome", "set_password", "password_changed", "reset_password", "api_key_issued",
@@ -32,7 +32,7 @@ def render(template: str, language: str, values: dict[str, Any]) -> RenderedEmai
     """Renders ``template`` in ``language`` (English when the language has no translation)."""
     if template not in TEMPLATES:
         raise ValueError(f"unknown email template {template!r}")
-    text = _environment.get_template(f"{language if language in LANGUAGES else 'en'}/{template}.txt").render(values)
+    text = _environment.get_template(f"{language_or_default(language)}/{template}.txt").render(values)
     first, _, body = text.partition("\n")
     if not first.startswith("Subject: "):
         raise ValueError(f"template {language}/{template} must start with a Subject line")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -29,17 +30,20 @@ class IssuedKey:
     prefix: str
 
 
-def _target(conn: Connection, principal: Principal, user_id: int) -> tuple[UserTarget, str, str, str, str]:
+def _target(conn: Connection, principal: Principal, user_id: int) -> tuple[UserTarget, Any]:
+    """The key holder (checked against the matrix) and its row (email, name, language for the notice)."""
     row = conn.execute(
         select(user_account, organisation.c.role.label("organisation_role"))
         .join(organisation, organisation.c.organisation_id == user_account.c.organisation_id)
         .where(user_account.c.user_id == user_id)
     ).first()
-    target = UserTarget(row.user_id, row.role, row.organisation_id) if row else None
-    if row is None or target is None or not permissions.can_see_user(principal, target):
+    if row is None:
+        raise NotFound(f"No user {user_id}.")
+    target = UserTarget(row.user_id, row.role, row.organisation_id)
+    if not permissions.can_see_user(principal, target):
         raise NotFound(f"No user {user_id}.")
     permissions.authorize_api_keys(principal, target, row.organisation_role)
-    return target, row.email, row.name, row.language, row.organisation_role
+    return target, row
 
 
 def _revoke(conn: Connection, user_id: int) -> int:
@@ -51,7 +55,7 @@ def _revoke(conn: Connection, user_id: int) -> int:
 
 
 def issue_key(conn: Connection, settings: Settings, principal: Principal, user_id: int) -> IssuedKey:
-    target, email, name, language, _ = _target(conn, principal, user_id)
+    target, user = _target(conn, principal, user_id)
     _revoke(conn, user_id)
     prefix = secrets.token_hex(6)
     key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
@@ -59,15 +63,15 @@ def issue_key(conn: Connection, settings: Settings, principal: Principal, user_i
         insert(api_key).values(user_id=user_id, prefix=prefix, secret_hash=hash_api_key(key))
         .returning(api_key.c.key_id)
     ).scalar_one())  # fmt: skip
-    enqueue(conn, settings, to=email, language=language, template="api_key_issued", name=name, email=email,
-            prefix=f"{API_KEY_PREFIX}_{prefix}")  # fmt: skip
+    enqueue(conn, settings, to=user.email, language=user.language, template="api_key_issued", name=user.name,
+            email=user.email, prefix=f"{API_KEY_PREFIX}_{prefix}")  # fmt: skip
     audit.record(conn, principal, "api_key.issue", organisation_id=target.organisation_id, target_id=user_id,
                  prefix=f"{API_KEY_PREFIX}_{prefix}")  # fmt: skip
     return IssuedKey(key_id, key, f"{API_KEY_PREFIX}_{prefix}")
 
 
 def revoke_keys(conn: Connection, principal: Principal, user_id: int) -> int:
-    target = _target(conn, principal, user_id)[0]
+    target, _ = _target(conn, principal, user_id)
     revoked = _revoke(conn, user_id)
     audit.record(conn, principal, "api_key.revoke", organisation_id=target.organisation_id, target_id=user_id,
                  revoked=revoked)  # fmt: skip

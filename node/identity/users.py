@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from node.config import Settings
@@ -53,7 +53,8 @@ def _lock_organisation(conn: Connection, organisation_id: int) -> Any:
 
 
 def _admins(conn: Connection, organisation_id: int) -> int:
-    return len(conn.execute(select(_u.user_id).where(_u.organisation_id == organisation_id, _u.role == ADMIN)).all())
+    return int(conn.execute(select(func.count()).where(_u.organisation_id == organisation_id, _u.role == ADMIN))
+               .scalar_one())  # fmt: skip
 
 
 def insert_user(

@@ -25,6 +25,6 @@ def test_the_migrated_database_matches_the_table_definitions(engine: Engine) -> 
             "include_schemas": True, "include_object": _in_our_schemas, "compare_type": True,
             "compare_server_default": False, "version_table_schema": APP_SCHEMA,
         })  # fmt: skip
-        # a list of MetaData works as in env.py; the stub says one
+        # Alembic compares a list of MetaData (env.py passes the same list); its type stub names only one.
         differences = compare_metadata(context, [app_metadata, chain_metadata])  # type: ignore[arg-type]
     assert differences == []
