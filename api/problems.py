@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.chain.errors import ContractRevert
@@ -54,7 +55,31 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}.get(
         exc.status_code, f"http-{exc.status_code}"
     )
-    return problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+    response = problem(exc.status_code, slug, str(exc.detail), str(exc.detail), request.url.path)
+    response.headers.update(exc.headers or {})  # e.g. ``Allow`` on 405
+    return response
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value PostgreSQL refused (out of range, unstorable text) that validation should have caught first.
+
+    Endpoints bound their inputs so this never happens; if one slips through, the client still gets a 422 and the
+    log names the statement, never its parameters (they may hold emails and other personal data).
+    """
+    assert isinstance(exc, DBAPIError)
+    logger.warning("database refused a value: %s (statement: %s)", type(exc.orig).__name__, exc.statement)
+    return problem(422, "invalid-input", "Invalid input", "A value is outside what the registry can store.",
+                   request.url.path, error="InvalidInput")  # fmt: skip
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    logger.error("database unavailable: %s", type(exc.orig).__name__)
+    detail = "The database is unavailable; try again shortly."
+    response = problem(503, "service-unavailable", "Service unavailable", detail, request.url.path,
+                       error="ServiceUnavailable")  # fmt: skip
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -74,6 +99,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RegistryError, _registry_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled)
 
 
@@ -84,6 +111,10 @@ _DESCRIPTIONS = {
 }  # fmt: skip
 
 
+def describe(status: int) -> str:
+    return _DESCRIPTIONS[status]
+
+
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problem documents an endpoint may return."""
-    return {status: {"description": _DESCRIPTIONS[status], "content": {PROBLEM_JSON: {}}} for status in statuses}
+    """OpenAPI ``responses`` for the problem documents an endpoint may return (schema added by api.openapi)."""
+    return {status: {"description": describe(status), "content": {PROBLEM_JSON: {}}} for status in statuses}

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
-    forwarded_allow_ips: str = "127.0.0.1"
-    """Reverse proxies (comma-separated addresses, or ``*``) whose ``X-Forwarded-For`` names the client; the client
-    address is what login rate limiting counts per address."""
+    forwarded_allow_ips: str = ""
+    """Reverse proxies (comma-separated addresses or networks, or ``*``) whose ``X-Forwarded-For`` names the client.
+    Empty: no proxy is trusted and the header is ignored, since any client (a local one too) could otherwise pick
+    the address that login throttling counts. Set it only to the proxies in front of the node."""
 
     indexer_confirmations: int = Field(default=0, ge=0)
     """Blocks the indexer stays behind the head. 0 applies a mined block at once (reorgs are rolled back)."""
@@ -102,8 +103,15 @@ class Settings(BaseSettings):
     registry_name: str = "National Carbon Registry"
     """Name of the registry in emails and pages."""
 
-    public_url: str = "http://127.0.0.1:8000"
-    """Base URL users reach the node at; links in emails (set password, reset password) start with it."""
+    public_url: str = ""
+    """Base URL users reach the node at; links in emails (set password, reset password) start with it. Unset: the
+    node's own address, ``http://<API_HOST>:<API_PORT>`` (a wildcard host becomes 127.0.0.1)."""
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Largest request body (JSON, forms) the API reads; larger ones get 413 before they are buffered."""
+
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    """Largest ``multipart/form-data`` request (file uploads); each kind of file has its own, smaller limit."""
 
     set_password_token_hours: int = Field(default=72, ge=1)
     """Validity of the set-your-password link sent to a new user."""
@@ -172,6 +180,16 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Z0-9]{1,8}", value):
             raise ValueError("must be 1-8 upper-case letters or digits")
         return value
+
+    @model_validator(mode="after")
+    def _public_url_follows_the_api(self) -> Settings:
+        """Emailed links must reach this node: without ``PUBLIC_URL`` they point at the API's own host and port."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.api_port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
 
     @property
     def data_dir(self) -> Path:

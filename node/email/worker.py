@@ -70,11 +70,20 @@ class SmtpSender:
 
 
 class LogSender:
-    """Disabled mode: the email goes to the log (a development node needs the links)."""
+    """No SMTP: the email goes to the log (a development node needs the links). ``reason`` says why, so an operator
+    who set ``SMTP_HOST`` but not ``EMAIL_DISABLED`` is never told email was "disabled"."""
+
+    def __init__(self, reason: str = "email disabled") -> None:
+        self.reason = reason
 
     def send(self, message: EmailMessage) -> None:
-        logger.info("email not sent (email disabled) to=%s subject=%s\n%s", message["To"], message["Subject"],
+        logger.info("email not sent (%s) to=%s subject=%s\n%s", self.reason, message["To"], message["Subject"],
                     message.get_content())  # fmt: skip
+
+
+def log_reason(settings: Settings) -> str:
+    """Why emails are logged rather than sent."""
+    return "EMAIL_DISABLED is set" if settings.email_disabled else "SMTP_HOST is not set"
 
 
 def build_message(settings: Settings, row: Any) -> EmailMessage:
@@ -95,7 +104,9 @@ class OutboxWorker:
     def __init__(self, engine: Engine, settings: Settings, sender: Sender | None = None) -> None:
         self._engine = engine
         self._settings = settings
-        self.sender: Sender = sender or (SmtpSender(settings) if settings.sends_email else LogSender())
+        self.sender: Sender = sender or (
+            SmtpSender(settings) if settings.sends_email else LogSender(log_reason(settings))
+        )
         self._sent_status = "logged" if isinstance(self.sender, LogSender) else "sent"
 
     def run_once(self) -> int:

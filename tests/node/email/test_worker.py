@@ -19,7 +19,8 @@ from tests.smtp import smtp_server
 
 VALUES = {"registry": "Registry", "name": "Ada", "email": "ada@example.org", "role": "Admin", "organisation": "Org",
           "link": "https://x/y?token=t", "valid_hours": 72, "valid_minutes": 60, "when": "2026-11-30 12:00 UTC",
-          "prefix": "ncr_abc", "remarks": "audit", "certifier": True}  # fmt: skip
+          "prefix": "ncr_abc", "remarks": "audit", "certifier": True, "old_email": "ada@example.org",
+          "new_email": "ada@new.example.org"}  # fmt: skip
 
 
 @pytest.fixture
@@ -119,7 +120,19 @@ def test_disabled_email_is_logged_instead_of_sent(
         OutboxWorker(outbox, settings).run_once()
     assert _row(outbox, email_id)["status"] == "logged"
     assert "Your password was changed" in caplog.text
-    assert "email disabled" in caplog.text
+    assert "EMAIL_DISABLED is set" in caplog.text
+
+
+def test_without_smtp_host_the_log_says_so_rather_than_disabled(
+    outbox: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _settings(tmp_path)
+    assert settings.smtp_host is None and not settings.email_disabled
+    _queue(outbox, settings)
+    with caplog.at_level(logging.INFO, logger="registry.email"):
+        OutboxWorker(outbox, settings).run_once()
+    assert "SMTP_HOST is not set" in caplog.text
+    assert "EMAIL_DISABLED" not in caplog.text
 
 
 def test_an_email_queued_in_a_rolled_back_transaction_is_never_sent(outbox: Engine, tmp_path: Path) -> None:

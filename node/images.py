@@ -1,0 +1,65 @@
+"""Uploaded images are decoded and re-encoded, never stored as sent.
+
+Magic bytes prove nothing: a file that starts like a PNG can go on as HTML or script, and metadata (EXIF, GPS
+position, comments) travels with the pixels. Decoding with Pillow proves the file is the image it claims to be;
+re-encoding the decoded pixels keeps the picture and nothing else. The pixel count is checked from the header
+before any pixel is decoded, so a small file that expands to gigabytes (a decompression bomb) is refused cheaply.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from node.errors import InvalidInput, UnsupportedMediaType
+
+MAX_PIXELS = 4096 * 4096
+"""Largest image (width x height) accepted; logos are a few hundred pixels wide."""
+
+_FORMATS = {"PNG": ("image/png", "png"), "JPEG": ("image/jpeg", "jpg")}
+
+
+@dataclass(frozen=True)
+class Reencoded:
+    content: bytes
+    content_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def reencode(content: bytes, *, max_pixels: int = MAX_PIXELS) -> Reencoded:
+    """The PNG or JPEG in ``content``, decoded and written again (same format, no metadata, EXIF rotation applied).
+
+    Raises ``UnsupportedMediaType`` for anything that is not a decodable PNG or JPEG and ``InvalidInput`` for an
+    image with more than ``max_pixels`` pixels.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(content), formats=tuple(_FORMATS))
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise InvalidInput(f"The image has more than {max_pixels} pixels.") from exc
+        except UnidentifiedImageError as exc:
+            raise UnsupportedMediaType("The file is not a PNG or JPEG image.") from exc
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InvalidInput(f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted.")
+            source_format = image.format or ""
+            try:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+            except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
+                raise UnsupportedMediaType(f"The {source_format} image could not be decoded.") from exc
+    content_type, extension = _FORMATS[source_format]
+    output = io.BytesIO()
+    if source_format == "JPEG":
+        upright.convert("RGB").save(output, format="JPEG", quality=90, optimize=True)
+    else:
+        has_alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
+        upright.convert("RGBA" if has_alpha else "RGB").save(output, format="PNG", optimize=True)
+    return Reencoded(output.getvalue(), content_type, extension, upright.width, upright.height)
