@@ -3,6 +3,11 @@
 This is the registry's public-verifiability check turned on ourselves: what the database says must be what
 anyone reading the chain sees. Views are read at the indexer's cursor block, so a running chain does not cause
 false differences (the chain must keep that block's state; the local Anvil keeps 64 blocks).
+
+When the views cannot be read at the cursor block (no cursor, a cursor that never moved, a block the chain does
+not have, no longer has on its canonical chain, or no longer keeps the state of), the answer is one
+``Unverifiable`` entry saying why and what to do: an operator gets a reason and a non-zero exit, not a decoding
+traceback from an ``eth_call`` answered with empty bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from sqlalchemy import Connection, select
 from web3.contract import Contract
 
 from indexer.handlers import BLOCK_STATE, STAGE
+from indexer.rpc import ChainReader
 from node.chain.batch import ViewBatch
+from node.chain.errors import ChainUnavailable
 from node.chain.types import BlockState, ProgrammeStage
 from node.models import chain
 
@@ -32,12 +39,66 @@ class Difference:
         return f"{self.what}: projection={self.projection!r} chain={self.chain!r}"
 
 
+@dataclass(frozen=True)
+class Unverifiable(Difference):
+    """Not a difference but the reason none could be looked for. Listed like one, so any caller that exits 0
+    only on an empty list (``registry reconcile``) fails rather than vouching for unchecked projections."""
+
+    projection: Any = None
+    chain: Any = None
+
+    def __str__(self) -> str:
+        return f"cannot reconcile: {self.what}"
+
+
 def reconcile(conn: Connection, contract: Contract, rpc_url: str, *, cursor_name: str = "registry") -> list[Difference]:
+    """Every difference between the projections and the contract's views at the cursor block (none: equal)."""
     cursor = conn.execute(select(chain.indexer_cursor).where(chain.indexer_cursor.c.name == cursor_name)).first()
     if cursor is None:
-        return [Difference("indexer cursor", None, "the indexer has not run")]
-    at = int(cursor.block_number)
-    batch = ViewBatch(contract, rpc_url)
+        return [Unverifiable(f"the indexer has not run (no cursor {cursor_name!r}): run `registry index`")]
+    try:
+        reason = _unverifiable_at(ChainReader(rpc_url), contract.address, cursor)
+        if reason is not None:
+            return [Unverifiable(reason)]
+        return _compare(conn, ViewBatch(contract, rpc_url), int(cursor.block_number))
+    except ChainUnavailable as exc:
+        return [Unverifiable(f"the chain did not answer for block {cursor.block_number}: {exc}")]
+
+
+def _unverifiable_at(reader: ChainReader, address: str, cursor: Any) -> str | None:
+    """Why the registry's views cannot be read at the cursor block; None when they can."""
+    at, head = int(cursor.block_number), reader.head()
+    header = reader.header(at) if at <= head else None
+    if header is None:
+        return (
+            f"the chain has no block {at}, the cursor's block (its head is block {head}): a reset chain or the "
+            f"wrong CHAIN_RPC_URL; run `registry index --rebuild` against the chain the registry is on"
+        )
+    if header.hash != bytes(cursor.block_hash):
+        return (
+            f"the cursor's block {at} is no longer on the canonical chain (a reorganisation): the indexer rolls "
+            f"it back on its next step; run `registry index --once`, then reconcile again"
+        )
+    if int(cursor.events_applied) == 0:
+        return (
+            f"the indexer has not applied any block since the deployment (its cursor is still at block {at}, "
+            f"the chain's head is {head}): run `registry index`, or read its log if it is running, then "
+            f"reconcile again"
+        )
+    try:
+        code = reader.code(address, at)
+    except ChainUnavailable as exc:
+        return (
+            f"the chain no longer keeps the state of the cursor's block {at} (head {head}; {exc}): nodes keep "
+            f"recent states only (the local Anvil 64 blocks); let the indexer catch up with the head, or "
+            f"reconcile against an archive node"
+        )
+    if not code:
+        return f"the registry {address} has no code at the cursor's block {at}: wrong deployment manifest?"
+    return None
+
+
+def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
     diffs: list[Difference] = []
 
     programmes = {r.programme_id: r for r in conn.execute(select(chain.programme))}

@@ -95,6 +95,12 @@ class ChainReader:
             )  # fmt: skip
         return result
 
+    def code(self, address: str, number: int) -> bytes:
+        """The code at ``address`` as of block ``number``: empty before a deployment; ChainUnavailable when the
+        node no longer keeps that block's state."""
+        result: str = self._call("eth_getCode", [address, hex(number)])
+        return bytes.fromhex(result[2:])
+
     def logs(self, address: str, from_block: int, to_block: int) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call(
             "eth_getLogs", [{"address": address, "fromBlock": hex(from_block), "toBlock": hex(to_block)}]

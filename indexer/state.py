@@ -8,11 +8,12 @@ transaction that also moves the cursor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.types import TupleType
 
 from indexer.decoding import Event
 from node.models import chain
@@ -97,8 +98,7 @@ class BatchState:
         keys = sorted(wanted)
         for chunk in range(0, len(keys), 5000):
             part = keys[chunk : chunk + 5000]
-            condition = key[0].in_(part) if len(key) == 1 else tuple_(*key).in_(part)
-            for row in conn.execute(select(table).where(condition)).mappings():
+            for row in conn.execute(select(table).where(typed_in(key, part))).mappings():
                 ident = row[key[0].name] if len(key) == 1 else tuple(row[k.name] for k in key)
                 into[ident] = {k: (int(v) if k in _NUMERIC and v is not None else v) for k, v in row.items()}
 
@@ -170,6 +170,21 @@ class BatchState:
         _insert_new(conn, chain.transfer, self.transfers)
         _insert_new(conn, chain.retirement, self.retirements)
         _insert_new(conn, chain.programme_location, self.locations)
+
+
+def typed_in(columns: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``columns IN values``, every value bound with its column's type.
+
+    Why not plain ``.in_(values)``: SQLAlchemy types a Python int compared with a NUMERIC column by the int
+    (INTEGER, or BIGINT from 2^31), types a whole IN list by its first value, and the psycopg dialect sends that
+    type as a cast. Serial ``block_end`` lists starting below 2^31 then failed with "integer out of range" as soon
+    as a later serial passed 2^31 (and BIGINT from 2^63), so the indexer retried one range forever. Bound as the
+    column's own type, no cast is rendered and PostgreSQL compares each uint64 as NUMERIC.
+    """
+    if len(columns) == 1:
+        return columns[0].in_(bindparam(None, values, expanding=True, type_=columns[0].type))
+    types = TupleType(*(c.type for c in columns))
+    return tuple_(*columns).in_(bindparam(None, values, expanding=True, type_=types))
 
 
 _NUMERIC = {c.name for table in chain.SCHEMA_TABLES for c in table.columns if c.type.__class__.__name__ == "Numeric"}

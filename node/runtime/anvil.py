@@ -7,22 +7,28 @@
 - ``--state FILE --state-interval 1`` when persistent: SIGTERM/SIGINT dump the state, and a SIGKILL loses at
   most one second.
 - ``HOME`` points into the data directory so nothing lands in ``~/.foundry``.
+- ``die_with_parent``: the kernel sends Anvil SIGTERM (so it saves its state) when the thread that started it
+  dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``). ``registry up`` uses it; its run file covers the rest.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
 from node.paths import PROJECT_ROOT
+from node.runtime.processes import ProcessIdentity
 
 ANVIL_BINARY = PROJECT_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+PR_SET_PDEATHSIG = 1
 
 
 class AnvilError(RuntimeError):
@@ -46,12 +52,14 @@ class AnvilProcess:
         state_file: Path | None = None,
         block_time: float | None = None,
         extra_args: list[str] | None = None,
+        die_with_parent: bool = False,
     ) -> None:
         self.port = port
         self.home = home
         self.state_file = state_file
         self.block_time = block_time
         self.extra_args = extra_args or []
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -74,7 +82,12 @@ class AnvilProcess:
         env = {**os.environ, "HOME": str(self.home)}
         log = open(self.home / "anvil.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.process = subprocess.Popen(
-            self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent() if self.die_with_parent else None,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -86,6 +99,10 @@ class AnvilProcess:
             time.sleep(0.05)
         self.stop()
         raise AnvilError(f"Anvil did not answer on port {self.port} within {timeout:.0f} s")
+
+    def identity(self) -> ProcessIdentity | None:
+        """Who the child is, for a run file: its PID alone could be recycled after a crash."""
+        return None if self.process is None else ProcessIdentity.of(self.process.pid)
 
     def is_ready(self) -> bool:
         try:
@@ -112,3 +129,22 @@ class AnvilProcess:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _terminate_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn`` asking the kernel for SIGTERM when the starting thread dies.
+
+    ``preexec_fn`` runs between fork and exec, where little is safe if the parent has other threads (``up``
+    starts Anvil before it starts any): so libc is loaded here, beforehand, and the child does nothing but
+    ``prctl`` and ``getppid``. If the parent died before ``prctl`` took effect, the child ends itself instead of
+    running orphaned. The signal follows the starting *thread*: start Anvil from one that lives as long as it.
+    """
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec

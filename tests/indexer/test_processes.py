@@ -14,12 +14,14 @@ from sqlalchemy import Engine, text
 
 from bench.load import generate
 from indexer.reconcile import reconcile
+from indexer.runner import LOCK_KEY
 from node.chain.deployment import Deployment
 from node.chain.registry import Registry
 from node.config import ANVIL_DEV_KEY
 from node.paths import PROJECT_ROOT
 from tests.conftest import authorised_programme, ref
 from tests.indexer.processes import IndexerProcess, cursor, wait_for
+from tests.indexer.serials import move_serials_in_every_programme, programmes_across_the_serial_range
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +33,13 @@ def _chain_log_count(registry: Registry, from_block: int) -> int:
 
 
 def _lock_holders(engine: Engine) -> int:
+    """Holders of the indexer's lock in this test's database: ``pg_locks`` lists every database of the server,
+    where other tests take advisory locks of their own (login rate limiting, setup)."""
     with engine.connect() as conn:
-        return int(conn.execute(text("select count(*) from pg_locks where locktype = 'advisory' and granted")).scalar()
-                   or 0)  # fmt: skip
+        return int(conn.execute(text(
+            "select count(*) from pg_locks where locktype = 'advisory' and granted and objsubid = 1 "
+            "and database = (select oid from pg_database where datname = current_database()) "
+            "and (classid::bigint << 32 | objid::bigint) = :key"), {"key": LOCK_KEY}).scalar() or 0)  # fmt: skip
 
 
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
@@ -106,7 +112,7 @@ def _cli(process: IndexerProcess, *args: str) -> subprocess.CompletedProcess[str
 
 def test_cli_reconcile_exit_status_and_rebuild_repairs(
     registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
-    clean_chain_schema: None,
+    clean_chain_schema: None, no_organisations: None,
 ) -> None:  # fmt: skip
     pid = authorised_programme(registry, issue=100, owners=(10, 11))
     registry.transfer(pid, 10, 20, 5, ref())
@@ -123,3 +129,58 @@ def test_cli_reconcile_exit_status_and_rebuild_repairs(
 
     assert _cli(env, "index", "--once", "--rebuild").returncode == 0
     assert _cli(env, "reconcile").returncode == 0
+
+
+def test_cli_indexes_and_rebuilds_serials_across_the_uint64_range(
+    registry: Registry, database_url: str, deployment: Deployment, tmp_path: Path, clean_chain_schema: None,
+    no_organisations: None,
+) -> None:  # fmt: skip
+    """Issue 8: serial blocks below and above 2^31 (and 2^63) in one `index --once` batch stalled the indexer."""
+    move_serials_in_every_programme(registry, programmes_across_the_serial_range(registry))
+    env = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "cli")
+    indexed = _cli(env, "index", "--once")
+    assert indexed.returncode == 0, indexed.stderr[-2000:]
+    clean = _cli(env, "reconcile")
+    assert (clean.returncode, clean.stdout.strip().splitlines()[-1]) == (0, "0 difference(s)")
+    assert _cli(env, "index", "--once", "--rebuild").returncode == 0
+    assert _cli(env, "reconcile").returncode == 0
+
+
+def test_cli_reconcile_explains_a_cursor_it_cannot_check(
+    registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
+    clean_chain_schema: None, no_organisations: None,
+) -> None:  # fmt: skip
+    authorised_programme(registry, issue=10)
+    env = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "cli")
+    never_ran = _cli(env, "reconcile")
+    assert (never_ran.returncode, "Traceback" in never_ran.stderr) == (2, False)
+    assert "cannot reconcile: the indexer has not run" in never_ran.stdout
+
+    # The cursor an indexer creates before its first range, and keeps while every range fails.
+    start = deployment.deploy_block - 1
+    start_hash = bytes(registry.client.w3.eth.get_block(start)["hash"])
+    with engine.begin() as conn:
+        conn.execute(text("insert into chain.indexer_cursor (name, block_number, block_hash, head_block, safe_block) "
+                          "values ('registry', :b, :h, :b, 0)"), {"b": start, "h": start_hash})  # fmt: skip
+    stalled = _cli(env, "reconcile")
+    assert (stalled.returncode, "Traceback" in stalled.stderr) == (2, False)
+    assert "cannot reconcile: the indexer has not applied any block since the deployment" in stalled.stdout
+
+
+def test_cli_reconcile_reports_an_organisation_frozen_on_chain_but_active_in_the_database(
+    registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
+    clean_chain_schema: None, no_organisations: None,
+) -> None:  # fmt: skip
+    """Issue 8, finding 3: a chain write whose database write was lost must not go unnoticed."""
+    env = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "cli")
+    assert _cli(env, "index", "--once").returncode == 0
+    assert _cli(env, "reconcile").returncode == 0
+    with engine.begin() as conn:
+        developer = conn.execute(text(
+            "insert into app.organisation (name, role, country, state) "
+            "values ('Frozen behind our back', 'ProgrammeDeveloper', 'NG', 'active') returning organisation_id"
+        )).scalar_one()  # fmt: skip
+    registry.freeze(developer, ref())
+    diverged = _cli(env, "reconcile")
+    assert diverged.returncode == 1
+    assert f"organisation {developer}" in diverged.stdout
