@@ -72,13 +72,13 @@ def make_truthful(document: dict[str, Any]) -> dict[str, Any]:
                 statuses.add(413)
             if operation.get("security"):
                 statuses |= {401, 403}
-            for status in statuses:
-                responses.setdefault(str(status), {"description": describe(status)})
-            for status, response in responses.items():
-                if status.isdigit() and int(status) >= 400:
-                    if status == "422":
+            for added in statuses:
+                responses.setdefault(str(added), {"description": describe(added)})
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    if code == "422":
                         response["description"] = describe(422)
-                    schema = "ValidationProblem" if status == "422" else "Problem"
+                    schema = "ValidationProblem" if code == "422" else "Problem"
                     response["content"] = {PROBLEM_JSON: {"schema": _schema_ref(schema)}}
             operation["responses"] = dict(sorted(responses.items()))
     return document

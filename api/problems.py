@@ -52,6 +52,11 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The framework's own 400s are bodies it could not parse (malformed multipart or form data): bad input is
+        # a 422 everywhere (the registry's own 400s are RegistryErrors and never reach this handler).
+        return problem(422, "malformed-body", "Malformed body", f"The request body could not be parsed: {exc.detail}",
+                       request.url.path)  # fmt: skip
     slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized", 403: "forbidden"}.get(
         exc.status_code, f"http-{exc.status_code}"
     )

@@ -49,7 +49,7 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend((name, value) for name, value in defaults.items() if name not in present)
-                message = message | {"headers": headers}
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

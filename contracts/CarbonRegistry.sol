@@ -19,6 +19,10 @@ import {Apportionment} from "./libraries/Apportionment.sol";
 /// a linked list sorted by serial; transfers and retirements consume it from the lowest serial and split the last
 /// block by cutting its front. A block is therefore identified by its last serial, which never changes.
 /// Invariant: per programme, creditIssued = sum of held balances + creditRetired, and no two blocks overlap.
+///
+/// Serial arithmetic: serials run from 1 to type(uint64).max (0 means "no block"), and the last serial is issuable
+/// like any other. A block's end is therefore always computed as `start + (size - 1)` (never `start + size`, which is
+/// 2^64 for a block ending at the last serial), and no cursor is moved past the last serial it covers.
 contract CarbonRegistry is
     ICarbonRegistry,
     Initializable,
@@ -173,9 +177,12 @@ contract CarbonRegistry is
         _useRequest($, requestRef);
         Programme storage p = _programmeIn($, programmeId, ProgrammeStage.AwaitingAuthorization);
         uint64 counter = $.serialCounter;
-        if (p.creditEstimate > type(uint64).max - counter) revert ProgrammeInvalidCreditEstimate(p.creditEstimate);
+        uint64 estimate = p.creditEstimate;
+        // Serials left = type(uint64).max - counter; the range may end exactly at the last serial.
+        uint64 serialsLeft = type(uint64).max - counter;
+        if (estimate > serialsLeft) revert RegistrySerialsExhausted(programmeId, estimate, serialsLeft);
         uint64 serialStart = counter + 1;
-        uint64 serialEnd = counter + p.creditEstimate;
+        uint64 serialEnd = counter + estimate;
         $.serialCounter = serialEnd;
         p.serialStart = serialStart;
         p.serialEnd = serialEnd;
@@ -575,7 +582,9 @@ contract CarbonRegistry is
         emit CreditsIssued(programmeId, ref, amount, issued + amount, issuedBlocks);
     }
 
-    /// @dev Cuts consecutive blocks from `firstSerial`, one per owner with a non-zero part, in owner order.
+    /// @dev Cuts consecutive blocks from `firstSerial`, one per owner with a non-zero part, in owner order. The cursor
+    /// moves to the serial after a block only when another block follows: after the last one it would be 2^64 when
+    /// the issuance ends at the last serial.
     function _mintBlocks(
         RegistryStorage storage $,
         Programme storage p,
@@ -594,11 +603,12 @@ contract CarbonRegistry is
             if (parts[i] == 0) continue;
             uint40 owner = p.owners[i];
             issuedBlocks[k++] = _appendBlock($, p.holdings[owner], programmeId, owner, nextSerial, parts[i]);
-            nextSerial += parts[i];
+            if (k < nonZero) nextSerial += parts[i];
         }
     }
 
     /// @dev New serials exceed every serial already issued in the programme, so the block goes last in the list.
+    /// `size` is at least 1 and `start + (size - 1)` is at most the programme's serialEnd, so the end never overflows.
     function _appendBlock(
         RegistryStorage storage $,
         Holding storage holding,
@@ -607,7 +617,7 @@ contract CarbonRegistry is
         uint64 start,
         uint64 size
     ) private returns (IssuedBlock memory) {
-        uint64 end = start + size - 1;
+        uint64 end = start + (size - 1);
         $.blocks[end] = Block({
             start: start,
             next: 0,
@@ -624,7 +634,9 @@ contract CarbonRegistry is
     }
 
     /// @dev Detaches `amount` credits from the front of `holding` (lowest serials first), splitting the last block,
-    /// and hands them to `newHolder` in `newState`. The caller has checked the balance.
+    /// and hands them to `newHolder` in `newState`. The caller has checked the balance. A block's size
+    /// `(end - start) + 1` fits in uint64 because serials start at 1, and `covered` never exceeds the holding's
+    /// balance, so neither overflows at the end of the serial range.
     function _take(
         RegistryStorage storage $,
         Holding storage holding,
@@ -666,7 +678,8 @@ contract CarbonRegistry is
     }
 
     /// @dev Cuts the first `size` serials of block `blockEnd` into a new block for `newHolder` in `newState`; the
-    /// source block keeps the rest (and its id).
+    /// source block keeps the rest (and its id). `size` is positive and smaller than the block (the caller splits only
+    /// then), so `splitEnd < blockEnd` and `splitEnd + 1` cannot overflow even when `blockEnd` is the last serial.
     function _splitFront(
         RegistryStorage storage $,
         uint64 blockEnd,
@@ -677,7 +690,7 @@ contract CarbonRegistry is
     ) private returns (BlockMove memory) {
         Block storage source = $.blocks[blockEnd];
         uint64 start = source.start;
-        uint64 splitEnd = start + size - 1;
+        uint64 splitEnd = start + (size - 1);
         $.blocks[splitEnd] = Block({
             start: start,
             next: 0,

@@ -8,6 +8,7 @@ import signal
 import threading
 from contextlib import ExitStack, suppress
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -20,9 +21,15 @@ from node.context import NodeContext
 from node.db import migrate
 from node.db.engine import make_engine
 from node.email.worker import OutboxWorker, OutboxWorkerThread
+from node.identity import suspension
 from node.identity.bootstrap import SetupResult
 from node.identity.bootstrap import setup as bootstrap
+from node.intents import RecoveryThread
 from node.runtime import services
+from node.runtime.runfile import DataDirInUse, RunFile
+
+RECOVERY_INTERVAL = 60.0
+"""Seconds between background rounds completing chain-then-database changes left pending."""
 
 app = typer.Typer(help="National carbon registry node.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
@@ -43,19 +50,33 @@ def up() -> None:
     from api.app import create_app
     from indexer.service import IndexerThreads
 
+    # `kill` or a closed terminal stops the node as Ctrl-C does, children included, instead of orphaning them.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.default_int_handler)
     with ExitStack() as stack:
-        endpoints = services.start_services(settings, stack)
+        try:  # first in, last out: the claim is dropped only after every child has stopped
+            run = stack.enter_context(RunFile(settings.data_dir))
+        except DataDirInUse as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(1) from None
+        endpoints = services.start_services(settings, stack, run)
         context = NodeContext.connect(settings, database_url=endpoints.database_url, rpc_url=endpoints.rpc_url)
         stack.callback(context.engine.dispose)
 
         _announce(bootstrap(context.engine, settings), settings.registry_root_email)
+        # Suspensions/activations a crash left between chain and database complete before the API serves, then
+        # any that fail again later are retried in the background (ADR 0010).
+        recover = partial(suspension.complete_pending, context.engine, settings, context.registry)
+        recover()
+        stack.callback(RecoveryThread(partial(recover, older_than=RECOVERY_INTERVAL), RECOVERY_INTERVAL).start().close)
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
         stack.callback(OutboxWorkerThread(context.engine, settings).start().close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info",
-                                proxy_headers=True, forwarded_allow_ips=settings.forwarded_allow_ips)  # fmt: skip
+                                proxy_headers=bool(settings.forwarded_allow_ips),  # no proxy configured: trust none
+                                forwarded_allow_ips=settings.forwarded_allow_ips)  # fmt: skip
         typer.echo(f"Registry node up: http://{settings.api_host}:{settings.api_port}/health (Ctrl-C to stop)")
-        # uvicorn re-raises the Ctrl-C it handled; leaving the stack then stops Anvil and PostgreSQL cleanly.
+        # uvicorn re-raises the Ctrl-C (or SIGTERM) it handled; leaving the stack then stops Anvil and PostgreSQL.
         with suppress(KeyboardInterrupt):
             uvicorn.Server(config).run()
     typer.echo("Registry node stopped.")
@@ -155,19 +176,28 @@ def index(
 
 @app.command()
 def reconcile() -> None:
-    """Compare every projection with the contract's views; print each difference. Exit 0 only when none."""
+    """Compare the projections and the organisations' states with the contract; print each difference.
+
+    Exit 0 only when nothing differs, 1 when something does, 2 when the comparison could not be made (the reason is
+    printed: an indexer that never ran, a pruned or missing block...).
+    """
     _logging()
     settings = get_settings()
+    from indexer.reconcile import Unverifiable
     from indexer.reconcile import reconcile as compare
+    from node.identity.consistency import organisation_divergences
 
     with ExitStack() as stack:
         database_url = services.start_database(settings, stack)
         context = NodeContext.connect(settings, database_url=database_url, rpc_url=services.running_chain(settings))
         stack.callback(context.engine.dispose)
         with context.engine.connect() as conn:
-            differences = compare(conn, context.registry.contract, context.client.rpc_url)
+            differences: list[object] = list(compare(conn, context.registry.contract, context.client.rpc_url))
+        differences += organisation_divergences(context.engine, context.registry)
     for difference in differences:
         typer.echo(str(difference))
+    if any(isinstance(difference, Unverifiable) for difference in differences):
+        raise typer.Exit(2)
     typer.echo(f"{len(differences)} difference(s)")
     raise typer.Exit(1 if differences else 0)
 

@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     """Lifetime of a session token."""
 
     login_max_failures_per_account: int = Field(default=5, ge=1)
-    """Failed logins for one email within the window before further attempts get 429."""
+    """Failed logins (or wrong old passwords) for one email *from one client address* within the window before that
+    address gets 429 for that account; other addresses, the owner's included, are not blocked (ADR 0009). Across all
+    addresses, five times this many failures slow unfamiliar addresses down with growing delays."""
 
     login_max_failures_per_address: int = Field(default=20, ge=1)
     """Failed logins from one client address within the window before further attempts get 429."""

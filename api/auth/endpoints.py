@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -13,15 +14,18 @@ from api.auth.dependencies import AnyPrincipal, CurrentPrincipal
 from node.context import NodeContext
 from node.errors import Forbidden, InvalidCredentials
 from node.identity import password_links
+from node.identity.bootstrap import forget_first_password
+from node.identity.schemas import LookupEmail
 from node.models.app import organisation, user_account
 from node.security.passwords import verify_password
 from node.security.tokens import Claims, issue_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+logger = logging.getLogger("registry.auth")
 
 
 class Login(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: LookupEmail = Field(description="Compared in its canonical form (NFKC, case folded)")
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -41,7 +45,7 @@ class PasswordChange(BaseModel):
 
 
 class ForgotPassword(BaseModel):
-    email: str = Field(min_length=3, max_length=320)
+    email: LookupEmail
 
 
 class NewPassword(BaseModel):
@@ -70,6 +74,11 @@ def _context(request: Request) -> NodeContext:
     return context
 
 
+def _client_address(request: Request) -> str:
+    """The address throttling counts: the peer, or what a configured trusted proxy named (``FORWARDED_ALLOW_IPS``)."""
+    return rate_limit.address_key(request.client.host if request.client else None)
+
+
 def _session(context: NodeContext, user_id: int) -> Session:
     with context.engine.connect() as conn:
         row = conn.execute(
@@ -90,54 +99,87 @@ def _session(context: NodeContext, user_id: int) -> Session:
     responses={401: {"description": "Invalid credentials"}, 429: {"description": "Too many failed logins"}},
 )
 def login(body: Login, request: Request) -> Session:
-    """Email and password for a session token. The same error for an unknown email and a wrong password."""
+    """Email and password for a session token. The same error for an unknown email and a wrong password.
+
+    The attempt is counted as a failure before the (slow) password check and turned into a success after it, so
+    parallel guesses cannot slip past the throttle (``api.auth.rate_limit``).
+    """
     context = _context(request)
     email = body.email.strip().lower()
-    address = request.client.host if request.client else "unknown"
     with context.engine.begin() as conn:
-        rate_limit.check(conn, context.settings, email, address)
+        attempt = rate_limit.begin_attempt(conn, context.settings, email, _client_address(request))
         row = conn.execute(
             select(user_account.c.user_id, user_account.c.password_hash).where(user_account.c.email == email)
         ).first()
-        succeeded = verify_password(row.password_hash if row else None, body.password) and row is not None
-        rate_limit.record(conn, email, address, succeeded)
-    if not succeeded or row is None:
+    if not verify_password(row.password_hash if row else None, body.password) or row is None:
         raise InvalidCredentials("The email or the password is wrong.")
+    with context.engine.begin() as conn:
+        rate_limit.succeed(conn, attempt)
     return _session(context, row.user_id)
 
 
-@router.post("/password", response_model=Session, responses={401: {"description": "Wrong old password"}})
+@router.post(
+    "/password",
+    response_model=Session,
+    responses={401: {"description": "Wrong old password"}, 429: {"description": "Too many failed attempts"}},
+)
 def change_password(body: PasswordChange, principal: AnyPrincipal, request: Request) -> Session:
-    """Changes the caller's password (the old one is required); other sessions end, this one is renewed."""
+    """Changes the caller's password (the old one is required); other sessions end, this one is renewed.
+
+    The old password is a password guess like a login's: a stolen session must not become an unthrottled oracle,
+    so it counts towards the same per-user throttle.
+    """
     context = _context(request)
     if principal.via_api_key:
         raise Forbidden("An API key cannot change a password; log in with the password.")
     with context.engine.begin() as conn:
+        attempt = rate_limit.begin_attempt(conn, context.settings, principal.email.lower(), _client_address(request))
         current = conn.execute(
             select(user_account.c.password_hash).where(user_account.c.user_id == principal.user_id)
         ).scalar()
-        if not verify_password(current, body.old_password):
-            raise InvalidCredentials("The old password is wrong.")
+    if not verify_password(current, body.old_password):
+        raise InvalidCredentials("The old password is wrong.")
+    with context.engine.begin() as conn:  # on its own: the old password matched, whatever the new one meets
+        rate_limit.succeed(conn, attempt)
+    with context.engine.begin() as conn:
         password_links.set_password(conn, context.settings, principal.user_id, body.new_password, datetime.now(UTC),
                                     method="change")  # fmt: skip
+    forget_first_password(context.engine, context.settings)  # after the commit: Root's first password is dead
     return _session(context, principal.user_id)
 
 
+def _request_reset(context: NodeContext, email: str) -> None:
+    """The per-account work of a forgot-password request, run once its answer has been sent."""
+    try:
+        with context.engine.begin() as conn:
+            password_links.request_reset(conn, context.settings, email)
+    except Exception:  # the client already has its answer; the operator gets the cause
+        logger.exception("A forgot-password request failed after it was answered")
+
+
 @router.post("/forgot-password", status_code=202, response_model=Accepted)
-def forgot_password(body: ForgotPassword, request: Request) -> Accepted:
-    """Emails a reset link valid one hour if the account exists; the answer is the same either way."""
-    context = _context(request)
-    with context.engine.begin() as conn:
-        password_links.request_reset(conn, context.settings, body.email)
+def forgot_password(body: ForgotPassword, request: Request, background: BackgroundTasks) -> Accepted:
+    """Emails a reset link valid one hour if the account exists; the answer is the same either way.
+
+    So is the time it takes: the answer is sent before anything looks at the account (lookup, per-account limit,
+    link, email run afterwards, as a background task), so a known email cannot answer slower than an unknown one.
+    """
+    background.add_task(_request_reset, _context(request), body.email)
     return Accepted(detail="If an account uses this email, a reset link is on its way.")
 
 
-@router.post("/reset-password", response_model=Accepted, responses={400: {"description": "Invalid link"}})
+@router.post(
+    "/reset-password",
+    response_model=Accepted,
+    responses={400: {"description": "Invalid link"}, 422: {"description": "Too short, or the current password"}},
+)
 def reset_password(body: NewPassword, request: Request) -> Accepted:
-    """Sets a password from a set-password or reset link's token; the token works once."""
+    """Sets a password from a set-password or reset link's token; the token works once, and only while its user
+    still has the password and email it was sent for."""
     context = _context(request)
     with context.engine.begin() as conn:
         password_links.use_token(conn, context.settings, body.token, body.new_password)
+    forget_first_password(context.engine, context.settings)  # after the commit, in case this was Root
     return Accepted(detail="Password set; log in with it.")
 
 

@@ -13,9 +13,10 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment
 
 from api.auth.dependencies import context_of
-from node.errors import InvalidPasswordToken
+from node.errors import InvalidInput, InvalidPasswordToken
 from node.i18n import PASSWORD_PAGE, preferred_language
 from node.identity import password_links
+from node.identity.bootstrap import forget_first_password
 
 router = APIRouter(include_in_schema=False)
 _page = Environment(autoescape=True).from_string("""<!doctype html>
@@ -34,12 +35,18 @@ label,input,button{display:block;width:100%;margin:.4rem 0}input{padding:.5rem}b
 <input id="p2" name="confirm_password" type="password" minlength="12" autocomplete="new-password" required>
 <button type="submit">{{ t.save }}</button></form>{% endif %}</body></html>""")
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
+SAME_PASSWORD = {
+    "en": "Choose a password other than your current one.",
+    "fr": "Choisissez un mot de passe différent de l'actuel.",
+    "es": "Elija una contraseña distinta de la actual.",
+}
+"""The page's refusal of an unchanged password (kept here until ``node.i18n.PASSWORD_PAGE`` gets a ``same`` entry)."""
 
 
 def _render(request: Request, language: str, *, status: int = 200, message: str | None = None,
             **values: object) -> HTMLResponse:  # fmt: skip
     """The page in ``language``: the user's own once the token is known, else the browser's preference."""
-    text = PASSWORD_PAGE[language]
+    text = PASSWORD_PAGE[language] | {"same": SAME_PASSWORD[language]}
     title = text["set"] if request.url.path.endswith("set-password") else text["reset"]
     html = _page.render(title=title, lang=language, t=text, registry=context_of(request).settings.registry_name,
                         message=text[message] if message else None, **values)  # fmt: skip
@@ -86,4 +93,7 @@ def submit_password(
             password_links.use_token(conn, context.settings, token, new_password)
     except InvalidPasswordToken:  # used by a concurrent submission in the meantime
         return _render(request, language, status=400, message="invalid", error=True)
+    except InvalidInput:  # the current password: the link stays usable for another try
+        return _render(request, language, status=422, form=True, token=token, message="same", error=True)
+    forget_first_password(context.engine, context.settings)  # after the commit, in case this was Root
     return _render(request, language, message="saved")

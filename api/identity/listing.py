@@ -11,9 +11,12 @@ from node.identity.listing import MAX_PAGE_SIZE, ListQuery, Page
 
 Item = TypeVar("Item", bound=BaseModel)
 
+MAX_PAGE = 1_000_000
+"""Far beyond any registry's data (100 million rows at the largest page size), and keeps the offset a bigint."""
+
 
 def list_query(
-    page: Annotated[int, Query(ge=1, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     sort: Annotated[str | None, Query(description="Column to sort by")] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",

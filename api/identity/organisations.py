@@ -105,10 +105,14 @@ def upload_logo(
 @router.post("/{organisation_id}/suspend", response_model=Suspended,
              responses=documented(401, 403, 404, 409))  # fmt: skip
 def suspend(organisation_id: int, body: Remarks, principal: CurrentPrincipal, request: Request) -> Suspended:
-    """Freezes the organisation's chain account, revokes a certifier's certifications, makes its users read-only."""
+    """Freezes the organisation's chain account, revokes a certifier's certifications, makes its users read-only.
+
+    A suspension or activation of this organisation left unfinished by an earlier failure is completed first.
+    """
     context = context_of(request)
-    with context.engine.begin() as conn:
-        revoked = suspension.suspend(conn, context.settings, context.registry, principal, organisation_id, body.remarks)
+    revoked = suspension.suspend(context.engine, context.settings, context.registry, principal, organisation_id,
+                                 body.remarks)  # fmt: skip
+    with context.engine.connect() as conn:
         row = organisations.get_organisation(conn, organisation_id)
     return Suspended(organisation=OrganisationOut.model_validate(row), revoked_certifications=revoked)
 
@@ -118,8 +122,9 @@ def suspend(organisation_id: int, body: Remarks, principal: CurrentPrincipal, re
 def activate(
     organisation_id: int, principal: CurrentPrincipal, request: Request, body: OptionalRemarks | None = None
 ) -> OrganisationOut:
+    """Unfreezes the organisation's chain account; revoked certifications stay revoked."""
     context = context_of(request)
     remarks = body.remarks if body else None
-    with context.engine.begin() as conn:
-        suspension.activate(conn, context.settings, context.registry, principal, organisation_id, remarks)
+    suspension.activate(context.engine, context.settings, context.registry, principal, organisation_id, remarks)
+    with context.engine.connect() as conn:
         return OrganisationOut.model_validate(organisations.get_organisation(conn, organisation_id))

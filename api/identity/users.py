@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
 from api.identity.listing import ListParams, PageOut
 from api.problems import documented
 from node.identity import api_keys, users
-from node.identity.schemas import UserIn, UserUpdate
+from node.identity.schemas import MAX_BIGINT, AnyUserRole, DatabaseId, UserIn, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -33,7 +33,11 @@ class UserOut(BaseModel):
 
 
 class NewUser(UserIn):
-    organisation_id: int = Field(description="An existing organisation; use POST /organisations for a new one")
+    organisation_id: DatabaseId = Field(description="An existing organisation; use POST /organisations for a new one")
+
+
+UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+"""Ids are PostgreSQL bigints: a larger number is a 422 here, not a database error."""
 
 
 class ApiKeyOut(BaseModel):
@@ -45,7 +49,8 @@ class ApiKeyOut(BaseModel):
 @router.get("", response_model=PageOut[UserOut], responses=documented(401, 403, 404))
 def list_users(
     principal: CurrentPrincipal, request: Request, params: ListParams,
-    organisation_id: Annotated[int | None, Query()] = None, role: Annotated[str | None, Query()] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    role: Annotated[AnyUserRole | None, Query()] = None,
 ) -> PageOut[UserOut]:  # fmt: skip
     """Root and Government users see every user; everyone else the users of their own organisation."""
     with context_of(request).engine.connect() as conn:
@@ -64,28 +69,31 @@ def create_user(body: NewUser, principal: CurrentPrincipal, request: Request) ->
 
 
 @router.get("/{user_id}", response_model=UserOut, responses=documented(401, 403, 404))
-def get_user(user_id: int, principal: CurrentPrincipal, request: Request) -> UserOut:
+def get_user(user_id: UserId, principal: CurrentPrincipal, request: Request) -> UserOut:
     with context_of(request).engine.connect() as conn:
         return UserOut.model_validate(users.get_user(conn, principal, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserOut, responses=documented(401, 403, 404, 409))
-def update_user(user_id: int, body: UserUpdate, principal: CurrentPrincipal, request: Request) -> UserOut:
-    """Users edit their own name, phone and language; Admins also the role and email of their organisation's users."""
-    with context_of(request).engine.begin() as conn:
-        users.update_user(conn, principal, user_id, body)
+def update_user(user_id: UserId, body: UserUpdate, principal: CurrentPrincipal, request: Request) -> UserOut:
+    """Users edit their own name, phone and language; Admins also the role and email of their organisation's users.
+
+    A new email is told to the old address; a user who stops being Admin loses its API key."""
+    context = context_of(request)
+    with context.engine.begin() as conn:
+        users.update_user(conn, context.settings, principal, user_id, body)
         return UserOut.model_validate(users.get_user(conn, principal, user_id))
 
 
 @router.delete("/{user_id}", status_code=204, responses=documented(401, 403, 404, 409))
-def delete_user(user_id: int, principal: CurrentPrincipal, request: Request) -> Response:
+def delete_user(user_id: UserId, principal: CurrentPrincipal, request: Request) -> Response:
     with context_of(request).engine.begin() as conn:
         users.delete_user(conn, principal, user_id)
     return Response(status_code=204)
 
 
 @router.post("/{user_id}/invitation", status_code=202, responses=documented(401, 403, 404, 409))
-def resend_invitation(user_id: int, principal: CurrentPrincipal, request: Request) -> Response:
+def resend_invitation(user_id: UserId, principal: CurrentPrincipal, request: Request) -> Response:
     """Emails a fresh set-password link to a user who has not set a password yet."""
     context = context_of(request)
     with context.engine.begin() as conn:
@@ -94,7 +102,7 @@ def resend_invitation(user_id: int, principal: CurrentPrincipal, request: Reques
 
 
 @router.post("/{user_id}/api-key", status_code=201, response_model=ApiKeyOut, responses=documented(401, 403, 404))
-def issue_api_key(user_id: int, principal: CurrentPrincipal, request: Request) -> ApiKeyOut:
+def issue_api_key(user_id: UserId, principal: CurrentPrincipal, request: Request) -> ApiKeyOut:
     """A new API key for an API organisation's Admin; any earlier key stops working."""
     context = context_of(request)
     with context.engine.begin() as conn:
@@ -103,7 +111,7 @@ def issue_api_key(user_id: int, principal: CurrentPrincipal, request: Request) -
 
 
 @router.delete("/{user_id}/api-key", status_code=204, responses=documented(401, 403, 404))
-def revoke_api_key(user_id: int, principal: CurrentPrincipal, request: Request) -> Response:
+def revoke_api_key(user_id: UserId, principal: CurrentPrincipal, request: Request) -> Response:
     with context_of(request).engine.begin() as conn:
         api_keys.revoke_keys(conn, principal, user_id)
     return Response(status_code=204)

@@ -62,6 +62,8 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     function createProgramme(ProgrammeInput calldata programme, bytes32 requestRef) external returns (uint40 programmeId);
 
     /// @notice Authorises a programme: allocates its serial range from the country-wide counter and optionally issues.
+    /// @dev Serials run from 1 to 2^64 - 1 country-wide; a range may end exactly at 2^64 - 1, and a programme whose
+    /// estimate does not fit in the serials left is refused with `RegistrySerialsExhausted`.
     /// @param programmeId The programme.
     /// @param issueAmount Credits to issue at once (0 for none).
     /// @param requestRef Unique reference of this write.

@@ -18,6 +18,9 @@ interface ICarbonRegistryErrors {
     error RegistryAccountFrozen(uint40 account);
     /// @notice The account is not frozen, so it cannot be unfrozen.
     error RegistryAccountNotFrozen(uint40 account);
+    /// @notice The programme's estimate does not fit in the country's remaining serials (`serialsLeft`, up to
+    /// 2^64 - 1): authorising it would reserve serials past the last one.
+    error RegistrySerialsExhausted(uint40 programmeId, uint64 creditEstimate, uint64 serialsLeft);
 
     /// @notice No programme has this id.
     error ProgrammeNotFound(uint40 programmeId);
@@ -33,7 +36,7 @@ interface ICarbonRegistryErrors {
     error ProgrammeInvalidCreditUnit();
     /// @notice The programme ends before or when it starts.
     error ProgrammeInvalidPeriod(uint64 startTime, uint64 endTime);
-    /// @notice The credit estimate is zero or would overflow the country's serial space.
+    /// @notice The credit estimate is zero.
     error ProgrammeInvalidCreditEstimate(uint64 creditEstimate);
     /// @notice Owners and shares are empty, of different lengths, or more than the maximum.
     error ProgrammeInvalidOwners(uint256 owners, uint256 shares, uint256 maxOwners);

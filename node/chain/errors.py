@@ -72,6 +72,16 @@ class EstimateExceeded(ContractRevert):
     title = "Credit estimate exceeded"
 
 
+class SerialsExhausted(ContractRevert):
+    """The country's serial numbers (1 to 2^64 - 1) have too few left for the programme's estimate.
+
+    A conflict with the registry's state, not invalid input: the same estimate fit before other programmes reserved
+    their ranges, and a smaller one may still fit (``serialsLeft``).
+    """
+
+    title = "Serial numbers exhausted"
+
+
 class AccountFrozen(ContractRevert):
     title = "Account frozen"
 
@@ -120,6 +130,7 @@ _CLASS_BY_ERROR: dict[str, type[ContractRevert]] = {
     "RegistryRequestAlreadyApplied": RequestAlreadyApplied,
     "RegistryAccountFrozen": AccountFrozen,
     "RegistryAccountNotFrozen": AccountNotFrozen,
+    "RegistrySerialsExhausted": SerialsExhausted,
     "ProgrammeNotFound": ChainNotFound,
     "RetirementNotFound": ChainNotFound,
     "BlockNotFound": ChainNotFound,

@@ -46,7 +46,9 @@ def _target(conn: Connection, principal: Principal, user_id: int) -> tuple[UserT
     return target, row
 
 
-def _revoke(conn: Connection, user_id: int) -> int:
+def revoke_all(conn: Connection, user_id: int) -> int:
+    """Revokes the user's live keys without a caller check: for changes that end the right to a key (a demotion
+    from Admin); returns how many were live."""
     return conn.execute(
         update(api_key)
         .where(api_key.c.user_id == user_id, api_key.c.revoked_at.is_(None))
@@ -56,7 +58,7 @@ def _revoke(conn: Connection, user_id: int) -> int:
 
 def issue_key(conn: Connection, settings: Settings, principal: Principal, user_id: int) -> IssuedKey:
     target, user = _target(conn, principal, user_id)
-    _revoke(conn, user_id)
+    revoke_all(conn, user_id)
     prefix = secrets.token_hex(6)
     key = f"{API_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key_id = int(conn.execute(
@@ -72,7 +74,7 @@ def issue_key(conn: Connection, settings: Settings, principal: Principal, user_i
 
 def revoke_keys(conn: Connection, principal: Principal, user_id: int) -> int:
     target, _ = _target(conn, principal, user_id)
-    revoked = _revoke(conn, user_id)
+    revoked = revoke_all(conn, user_id)
     audit.record(conn, principal, "api_key.revoke", organisation_id=target.organisation_id, target_id=user_id,
                  revoked=revoked)  # fmt: skip
     return revoked

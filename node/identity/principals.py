@@ -1,7 +1,9 @@
 """Who is calling, read from the database on every request: a session token or an API key becomes a Principal.
 
 Reading the user and its organisation per request (one indexed join) means a deleted user, a changed role, a
-suspension or a password change takes effect at once, not when a token expires.
+suspension or a password change takes effect at once, not when a token expires. An API key stands for an Admin
+of an active API organisation: it is honoured only while its holder still is one (a demotion also revokes it, a
+deletion deletes it; this check is the guarantee, whatever path changed the row).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select, update
 
-from node.errors import NotAuthenticated
-from node.identity.permissions import Principal
+from node.errors import NotAuthenticated, OrganisationSuspended
+from node.identity.permissions import ADMIN, API, SUSPENDED, Principal
 from node.models.app import api_key, organisation, user_account
 
 API_KEY_PREFIX = "ncr"
@@ -57,6 +59,7 @@ def split_api_key(key: str) -> str | None:
 
 
 def principal_for_api_key(conn: Connection, key: str) -> Principal:
+    """The key's holder, if the key is live and its holder is still an Admin of an active API organisation."""
     invalid = NotAuthenticated("The API key is not valid or was revoked.")
     prefix = split_api_key(key)
     if prefix is None:
@@ -69,6 +72,10 @@ def principal_for_api_key(conn: Connection, key: str) -> Principal:
     ).first()
     if row is None or not hmac.compare_digest(row.secret_hash, hash_api_key(key)):
         raise invalid
+    if row.role != ADMIN or row.organisation_role != API:
+        raise NotAuthenticated("The API key's holder is no longer an Admin of an API organisation.")
+    if row.organisation_state == SUSPENDED:
+        raise OrganisationSuspended("The API key's organisation is suspended; the key works again on reactivation.")
     conn.execute(update(api_key).where(api_key.c.key_id == row.key_id).values(last_used_at=datetime.now(UTC)))
     return Principal(row.user_id, row.email, row.role, row.organisation_id, row.organisation_role,
                      row.organisation_state, via_api_key=True)  # fmt: skip

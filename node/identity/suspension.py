@@ -4,56 +4,209 @@ Suspension freezes the organisation's chain account (its credits can neither mov
 issuances to it arrive frozen) and, for a certifier, revokes every certification it holds. Activation unfreezes;
 revoked certifications stay revoked, as in the seed.
 
-Every chain write is named by ``(organisation, state_version)``, and the organisation row stays locked until the
-database commits. If the process dies between the chain and the commit, the retry sends the same request
-references, the contract answers "already applied", and the change completes once.
+A chain write and a database commit cannot be one transaction, so a change is recoverable by design (ADR 0010):
+
+1. every input is validated and the caller authorised before anything is written anywhere;
+2. the change's intent (``app.organisation_state_change``: action, remarks, caller, next ``state_version``)
+   commits on its own;
+3. one transaction then locks the intent, runs the chain writes, named by ``(organisation, state_version)`` so a
+   repeat applies nothing twice (ADR 0005), and completes: organisation row, audit event, emails, intent done.
+
+If step 3 fails after a chain write, the intent stays pending and is completed exactly once later: by the next
+request for the organisation (which finishes a pending change before it is judged, so it gets the answer it would
+have got had nothing failed), or by :func:`complete_pending` at start-up or from a worker.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import unicodedata
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 
+from node import intents
 from node.chain.batch import ViewBatch
 from node.chain.client import request_ref_for
-from node.chain.errors import AccountFrozen, AccountNotFrozen, CertificationConflict, RequestAlreadyApplied
+from node.chain.errors import AccountFrozen, AccountNotFrozen, CertificationConflict
 from node.chain.registry import Registry
 from node.config import Settings
 from node.email.outbox import enqueue
-from node.errors import InvalidState, NotFound
+from node.errors import InvalidInput, InvalidState, NotFound
 from node.identity import audit, permissions
 from node.identity.permissions import ACTIVE, ADMIN, CERTIFIER, GOVERNMENT, MANAGER, SUSPENDED, Principal
-from node.models.app import organisation, user_account
+from node.models.app import organisation, organisation_state_change, user_account
 
 logger = logging.getLogger("registry.identity")
 _o = organisation.c
+_c = organisation_state_change.c
+
+SUSPEND, ACTIVATE = "suspend", "activate"
+_TARGET = {SUSPEND: SUSPENDED, ACTIVATE: ACTIVE}
+MAX_REMARKS = 1000
+_ALLOWED_CONTROLS = frozenset("\n\t")
 
 
-def _lock(conn: Connection, organisation_id: int) -> Any:
-    row = conn.execute(select(organisation).where(_o.organisation_id == organisation_id).with_for_update()).first()
-    if row is None:
-        raise NotFound(f"No organisation {organisation_id}.")
-    if row.role == GOVERNMENT:
-        raise InvalidState("The Government organisation can never be suspended.")
-    return row
+def clean_remarks(remarks: str | None, *, required: bool) -> str | None:
+    """Remarks as stored, or ``InvalidInput`` before anything is written.
+
+    Remarks go to the database, the audit trail (JSONB) and emails. PostgreSQL refuses NUL and lone surrogates,
+    and control characters would garble a plain-text email or a log line; refused here rather than by the database
+    after the chain has already changed. Line breaks are kept (``\\r\\n`` becomes ``\\n``), and so are tabs.
+    """
+    text = (remarks or "").replace("\r\n", "\n").strip()
+    if not text:
+        if required:
+            raise InvalidInput("Remarks are required.", field="remarks")
+        return None
+    if len(text) > MAX_REMARKS:
+        raise InvalidInput(f"Remarks are at most {MAX_REMARKS} characters.", field="remarks")
+    for char in text:
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
+            detail = f"Remarks cannot contain U+{ord(char):04X} (no control character but newline and tab, no lone "
+            raise InvalidInput(detail + "surrogate: they cannot be stored or emailed).", field="remarks")
+    return text
 
 
-def _apply_once(write: Any, *args: Any) -> None:
-    """Runs a chain write whose effect may already be there (an earlier attempt, or an operator's own call)."""
-    try:
-        write(*args)
-    except (RequestAlreadyApplied, AccountFrozen, AccountNotFrozen, CertificationConflict) as exc:
-        logger.info("chain write %s already in effect: %s", write.__name__, exc.detail)
+def suspend(
+    db: Engine | Connection, settings: Settings, registry: Registry, principal: Principal, organisation_id: int,
+    remarks: str,
+) -> list[int]:  # fmt: skip
+    """Suspends; returns the programmes whose certification by this organisation was revoked.
+
+    ``db`` should be the engine: the change commits in transactions of its own. A connection is accepted for older
+    callers; its engine is used and its transaction is left alone (so it must hold no lock on the organisation).
+    """
+    permissions.authorize_change_organisation_state(principal)
+    text = clean_remarks(remarks, required=True)
+    done = _request(_engine(db), settings, registry, principal, organisation_id, SUSPEND, text)
+    return list(done.result["revoked_certifications"])
 
 
-def certified_programmes(registry: Registry, certifier: int) -> list[int]:
-    """Programmes the chain says ``certifier`` certifies now (read from the contract, not the lagging index)."""
+def activate(
+    db: Engine | Connection, settings: Settings, registry: Registry, principal: Principal, organisation_id: int,
+    remarks: str | None,
+) -> None:  # fmt: skip
+    """Activates (unfreezes); ``db`` as for :func:`suspend`."""
+    permissions.authorize_change_organisation_state(principal)
+    text = clean_remarks(remarks, required=False)
+    _request(_engine(db), settings, registry, principal, organisation_id, ACTIVATE, text)
+
+
+def complete_pending(engine: Engine, settings: Settings, registry: Registry, *, older_than: float = 0.0) -> list[int]:
+    """Completes every suspension or activation left pending (a crash, or a database failure after the chain
+    write); returns the change ids completed. Safe to run at any time and from several processes: a change being
+    completed elsewhere right now is skipped, and one completed already is not repeated."""
+    return intents.drive_pending(engine, organisation_state_change, partial(_complete, settings, registry),
+                                 older_than=older_than)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------- internals
+
+
+def _engine(db: Engine | Connection) -> Engine:
+    return db if isinstance(db, Engine) else db.engine
+
+
+def _ref(organisation_id: int, version: int, what: str) -> bytes:
+    return request_ref_for(f"organisation:{organisation_id}:{version}:{what}")
+
+
+def _request(
+    engine: Engine, settings: Settings, registry: Registry, principal: Principal, organisation_id: int, action: str,
+    remarks: str | None,
+) -> Row[Any]:  # fmt: skip
+    """Records the intent and drives it. A change of the organisation still pending is completed first, so this
+    request is judged against the state that change leads to, exactly as if nothing had failed."""
+    while True:
+        change_id, ours = _record(engine, principal, organisation_id, action, remarks)
+        if ours:
+            break
+        _drive(engine, settings, registry, change_id)
+    done = _drive(engine, settings, registry, change_id)
+    if done is None or done.status != intents.DONE:  # abandoned meanwhile by a concurrent driver
+        raise InvalidState(f"The chain refused the change: {done.last_error if done else 'no such change'}.")
+    return done
+
+
+def _record(
+    engine: Engine, principal: Principal, organisation_id: int, action: str, remarks: str | None
+) -> tuple[int, bool]:
+    """Commits the intent of this request: (its id, True); or (the id of a change still pending, False)."""
+    with engine.begin() as conn:
+        row = conn.execute(select(organisation).where(_o.organisation_id == organisation_id).with_for_update()).first()
+        if row is None:
+            raise NotFound(f"No organisation {organisation_id}.")
+        if row.role == GOVERNMENT:
+            raise InvalidState("The Government organisation can never be suspended.")
+        earlier = conn.execute(select(_c.change_id).where(_c.organisation_id == organisation_id,
+                                                          _c.status == intents.PENDING)).scalar()  # fmt: skip
+        if earlier is not None:
+            return int(earlier), False
+        if row.state == _TARGET[action]:
+            raise InvalidState(f"The organisation is already {row.state}.")
+        change_id = conn.execute(insert(organisation_state_change).values(
+            organisation_id=organisation_id, state_version=row.state_version + 1, action=action, remarks=remarks,
+            requested_by=dataclasses.asdict(principal),
+        ).returning(_c.change_id)).scalar_one()  # fmt: skip
+        return int(change_id), True
+
+
+def _drive(engine: Engine, settings: Settings, registry: Registry, change_id: int) -> Row[Any] | None:
+    return intents.drive(engine, organisation_state_change, change_id, partial(_complete, settings, registry))
+
+
+def _complete(settings: Settings, registry: Registry, conn: Connection, change: Row[Any]) -> dict[str, Any]:
+    """The chain writes and the database completion of one change, in the driver's transaction.
+
+    The organisation row stays locked across the chain writes, as before intents, so nothing else changes the
+    organisation in between.
+    """
+    organisation_id, version = change.organisation_id, change.state_version
+    row = conn.execute(select(organisation).where(_o.organisation_id == organisation_id).with_for_update()).one()
+    if row.state_version != version - 1:  # one pending change per organisation makes this impossible
+        raise RuntimeError(f"Organisation {organisation_id} is at state version {row.state_version}, not {version - 1}")
+    result: dict[str, Any] = {}
+    if change.action == SUSPEND:
+        intents.apply_once(registry.freeze, organisation_id, _ref(organisation_id, version, "freeze"),
+                           in_effect=(AccountFrozen,), first=True)  # fmt: skip
+        revoked: list[int] = []
+        if row.role == CERTIFIER:
+            revoked = _revoke_certifications(registry, organisation_id, version)
+        result = {"revoked_certifications": revoked}
+        template = "organisation_suspended"
+    else:
+        intents.apply_once(registry.unfreeze, organisation_id, _ref(organisation_id, version, "unfreeze"),
+                           in_effect=(AccountNotFrozen,), first=True)  # fmt: skip
+        template = "organisation_reactivated"
+    conn.execute(update(organisation).where(_o.organisation_id == organisation_id).values(
+        state=_TARGET[change.action], remarks=change.remarks, state_version=version, updated_at=func.now()
+    ))  # fmt: skip
+    _notify(conn, settings, row, template, change.remarks)
+    actor = Principal(**change.requested_by) if change.requested_by else None
+    audit.record(conn, actor, f"organisation.{change.action}", organisation_id=organisation_id,
+                 target_id=organisation_id, remarks=change.remarks, **result)  # fmt: skip
+    return result
+
+
+def _revoke_certifications(registry: Registry, certifier: int, version: int) -> list[int]:
+    """Revokes what the (now frozen, so it can gain no new ones) certifier still certifies; returns those plus the
+    ones an earlier attempt of this change revoked, read from the chain by their request references, so the audit
+    trail names every revocation even when the first attempt's database write was lost."""
     count = int(registry.view("totals")[0])
     batch = ViewBatch(registry.contract, registry.client.rpc_url)
-    answers = batch.call([("isCertifiedBy", (pid, certifier)) for pid in range(1, count + 1)])
-    return [pid for pid, certified in zip(range(1, count + 1), answers, strict=True) if certified]
+    programmes = range(1, count + 1)
+    calls: list[tuple[str, tuple[Any, ...]]] = [("isCertifiedBy", (pid, certifier)) for pid in programmes]
+    calls += [("isRequestApplied", (_ref(certifier, version, f"revoke:{pid}"),)) for pid in programmes]
+    answers = batch.call(calls)
+    certified = [pid for pid, yes in zip(programmes, answers[:count], strict=True) if yes]
+    earlier = [pid for pid, yes in zip(programmes, answers[count:], strict=True) if yes]
+    for pid in certified:
+        intents.apply_once(registry.revoke_certification, pid, certifier, _ref(certifier, version, f"revoke:{pid}"),
+                           in_effect=(CertificationConflict,))  # fmt: skip
+    return sorted(set(certified) | set(earlier))
 
 
 def _notify(conn: Connection, settings: Settings, row: Any, template: str, remarks: str | None) -> None:
@@ -65,46 +218,3 @@ def _notify(conn: Connection, settings: Settings, row: Any, template: str, remar
     for user in users:
         enqueue(conn, settings, to=user.email, language=user.language, template=template, name=user.name,
                 organisation=row.name, remarks=remarks or "", certifier=row.role == CERTIFIER)  # fmt: skip
-
-
-def suspend(
-    conn: Connection, settings: Settings, registry: Registry, principal: Principal, organisation_id: int, remarks: str
-) -> list[int]:
-    """Suspends; returns the programmes whose certification by this organisation was revoked."""
-    permissions.authorize_change_organisation_state(principal)
-    row = _lock(conn, organisation_id)
-    if row.state == SUSPENDED:
-        raise InvalidState("The organisation is already suspended.")
-    version = row.state_version + 1
-    _apply_once(registry.freeze, organisation_id, request_ref_for(f"organisation:{organisation_id}:{version}:freeze"))
-    revoked: list[int] = []
-    if row.role == CERTIFIER:
-        for programme_id in certified_programmes(registry, organisation_id):
-            ref = request_ref_for(f"organisation:{organisation_id}:{version}:revoke:{programme_id}")
-            _apply_once(registry.revoke_certification, programme_id, organisation_id, ref)
-            revoked.append(programme_id)
-    conn.execute(update(organisation).where(_o.organisation_id == organisation_id).values(
-        state=SUSPENDED, remarks=remarks, state_version=version, updated_at=func.now()))  # fmt: skip
-    _notify(conn, settings, row, "organisation_suspended", remarks)
-    audit.record(conn, principal, "organisation.suspend", organisation_id=organisation_id, target_id=organisation_id,
-                 remarks=remarks, revoked_certifications=revoked)  # fmt: skip
-    return revoked
-
-
-def activate(
-    conn: Connection, settings: Settings, registry: Registry, principal: Principal, organisation_id: int,
-    remarks: str | None,
-) -> None:  # fmt: skip
-    permissions.authorize_change_organisation_state(principal)
-    row = _lock(conn, organisation_id)
-    if row.state == ACTIVE:
-        raise InvalidState("The organisation is already active.")
-    version = row.state_version + 1
-    _apply_once(
-        registry.unfreeze, organisation_id, request_ref_for(f"organisation:{organisation_id}:{version}:unfreeze")
-    )
-    conn.execute(update(organisation).where(_o.organisation_id == organisation_id).values(
-        state=ACTIVE, remarks=remarks, state_version=version, updated_at=func.now()))  # fmt: skip
-    _notify(conn, settings, row, "organisation_reactivated", remarks)
-    audit.record(conn, principal, "organisation.activate", organisation_id=organisation_id, target_id=organisation_id,
-                 remarks=remarks)  # fmt: skip

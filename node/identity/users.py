@@ -1,7 +1,9 @@
 """Users: creation with a set-password link, update, delete, list (reference §3.3, §4, §10.3).
 
 Changes that could leave an organisation without an Admin lock the organisation's row first, so two
-concurrent deletions cannot both remove "the other" Admin.
+concurrent deletions cannot both remove "the other" Admin. An update takes back what the old values granted:
+an email change tells the old address (and voids its unused links, which are bound to it), a demotion from
+Admin revokes the user's API key.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from sqlalchemy import Connection, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from node.config import Settings
+from node.email.outbox import enqueue
 from node.errors import AlreadyExists, InvalidState, NotFound
-from node.identity import audit, permissions
+from node.identity import api_keys, audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
 from node.identity.password_links import send_set_password
 from node.identity.permissions import ADMIN, Principal, UserTarget
@@ -103,7 +106,7 @@ def list_users(
     )  # fmt: skip
 
 
-def update_user(conn: Connection, principal: Principal, user_id: int, changes: UserUpdate) -> None:
+def update_user(conn: Connection, settings: Settings, principal: Principal, user_id: int, changes: UserUpdate) -> None:
     target = _target(conn, principal, user_id)
     values = changes.model_dump(include=changes.model_fields_set)
     permissions.authorize_update_user(principal, target, set(values))
@@ -118,6 +121,7 @@ def update_user(conn: Connection, principal: Principal, user_id: int, changes: U
         and conn.execute(select(exists().where(_u.email == values["email"], _u.user_id != user_id))).scalar()
     ):
         raise AlreadyExists("A user with this email already exists.", field="email")
+    before = conn.execute(select(user_account).where(_u.user_id == user_id).with_for_update()).one()
     try:
         with conn.begin_nested():  # a concurrent change may take the email after the check above
             conn.execute(update(user_account).where(_u.user_id == user_id).values(**values))
@@ -125,6 +129,22 @@ def update_user(conn: Connection, principal: Principal, user_id: int, changes: U
         raise AlreadyExists("A user with this email already exists.", field="email") from exc
     audit.record(conn, principal, "user.update", organisation_id=target.organisation_id, target_id=user_id,
                  changes=values)  # fmt: skip
+    if values.get("email", before.email) != before.email:
+        _email_changed(conn, settings, before, values["email"])
+    if before.role == ADMIN and values.get("role", ADMIN) != ADMIN and api_keys.revoke_all(conn, user_id):
+        audit.record(conn, principal, "api_key.revoke", organisation_id=target.organisation_id, target_id=user_id,
+                     reason="no longer Admin")  # fmt: skip
+
+
+def _email_changed(conn: Connection, settings: Settings, before: Any, new_email: str) -> None:
+    """Tells the old address, whose owner may not have asked for the change (the user cannot change its own
+    email; an Admin did). A user still without a password gets a fresh welcome link at the new address: the one
+    sent to the old address is bound to it and no longer works."""
+    enqueue(conn, settings, to=before.email, language=before.language, template="email_changed", name=before.name,
+            old_email=before.email, new_email=new_email)  # fmt: skip
+    if before.password_hash is None:
+        name = conn.execute(select(organisation.c.name).where(organisation.c.organisation_id == before.organisation_id))
+        send_set_password(conn, settings, before.user_id, welcome=True, organisation=name.scalar_one())
 
 
 def delete_user(conn: Connection, principal: Principal, user_id: int) -> None:

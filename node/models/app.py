@@ -39,12 +39,19 @@ login_attempt = Table(
     metadata,
     Column("attempt_id", BigInteger, primary_key=True, autoincrement=True),
     Column("email", Text, nullable=False),
-    Column("address", Text, nullable=False),
-    Column("succeeded", Boolean, nullable=False),
+    Column("address", Text, nullable=False, comment="Client address as counted (an IPv6 client by its /64)"),
+    Column(
+        "succeeded",
+        Boolean,
+        nullable=False,
+        comment="False from the moment of the attempt until the password matched, so parallel guesses count",
+    ),
     Column("at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index("ix_login_attempt_email", "email", "at"),
     Index("ix_login_attempt_address", "address", "at"),
-    comment="Login attempts, for rate limiting per account and per address across API processes",
+    Index("ix_login_attempt_email_address", "email", "address", "at"),
+    comment="Password attempts (login, password change): throttling per account and address, per address, "
+    "per account, across API processes",
 )
 
 user_account = Table(
@@ -81,8 +88,15 @@ password_token = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column(
+        "session_version",
+        Integer,
+        nullable=False,
+        comment="The user's session version at issue; a password change since then voids the link",
+    ),
+    Column("email", Text, nullable=False, comment="The user's email at issue; the link is void once the email changed"),
     Index("ix_password_token_user", "user_id"),
-    comment="Single-use set-password and reset-password tokens",
+    comment="Single-use set-password and reset-password tokens, bound to the password and email they were sent for",
 )
 
 api_key = Table(
@@ -133,4 +147,40 @@ audit_event = Table(
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_audit_event_organisation", "organisation_id", "event_id"),
     comment="Who changed which account or organisation, written in the transaction of the change; append-only",
+)
+
+organisation_state_change = Table(
+    "organisation_state_change",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("organisation_id", BigInteger, ForeignKey("app.organisation.organisation_id"), nullable=False),
+    Column(
+        "state_version",
+        Integer,
+        nullable=False,
+        comment="The organisation's state_version once done; names the change's chain requests",
+    ),
+    Column("action", Text, nullable=False, comment="suspend | activate"),
+    Column("remarks", Text, nullable=True),
+    Column("requested_by", JSONB, nullable=True, comment="The authorised caller (Principal); null for the CLI"),
+    Column(
+        "status",
+        Text,
+        nullable=False,
+        server_default="pending",
+        comment="pending | done | failed (the chain refused its first write: nothing of it is on chain)",
+    ),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("result", JSONB, nullable=True, comment="What the completion produced, e.g. revoked certifications"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "uq_organisation_state_change_pending",
+        "organisation_id",
+        unique=True,
+        postgresql_where=text("status = 'pending'"),
+    ),
+    comment="Suspensions and activations, committed before their chain writes so a failure after them is completed "
+    "later (ADR 0010)",
 )

@@ -8,6 +8,8 @@ data (``block_number <= indexer_cursor.safe_block``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -22,13 +24,46 @@ from sqlalchemy import (
     SmallInteger,
     Table,
     Text,
+    TypeDecorator,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.operators import OperatorType
 
 from node.db.engine import chain_metadata as metadata
 
-U64 = Numeric(20, 0)
+
+class Uint64(TypeDecorator[int]):
+    """A contract ``uint64`` stored as ``NUMERIC(20, 0)``, compared and read as a Python ``int``.
+
+    Why not plain ``Numeric(20, 0)``: SQLAlchemy types a Python int compared with a NUMERIC column by the int itself
+    (INTEGER, or BIGINT from 2^31; an IN list by its first value), and the psycopg dialect casts the parameter to
+    that type, so ``block_end IN (5, 2**31)`` or ``block_end == 2**63`` failed with "integer/bigint out of range".
+    Returning itself from ``coerce_compared_value`` binds every compared int as NUMERIC. Results come back as
+    ``int`` rather than ``Decimal`` because a uint64 is an exact integer everywhere else (contract, JSON).
+    The schema is unchanged: the column is still ``NUMERIC(20, 0)``, which Alembic's type comparison sees.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(precision=20, scale=0)
+
+    def __repr__(self) -> str:
+        """``Uint64()``, not the impl's arguments (which ``__init__`` does not take): what Alembic would render."""
+        return "Uint64()"
+
+    def coerce_compared_value(self, op: OperatorType | None, value: Any) -> Uint64:  # noqa: ARG002 (overridden)
+        """Whatever the int's size, it binds as this column's type, never INTEGER or BIGINT."""
+        return self
+
+    def process_result_value(self, value: Any | None, dialect: Dialect) -> int | None:  # noqa: ARG002 (same)
+        return None if value is None else int(value)
+
+
+U64 = Uint64()
 """A contract ``uint64`` (serial numbers, tonnes)."""
 
 indexer_cursor = Table(

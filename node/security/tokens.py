@@ -1,7 +1,13 @@
-"""Session tokens: HS256 JWTs (PyJWT) with the claims every permission check needs."""
+"""Session tokens: HS256 JWTs (PyJWT) with the claims every permission check needs.
+
+A token is only trusted after its signature checks, but "signed by us" does not make every claim well formed
+(an older format, a bug, a leaked secret used carelessly): every claim is checked for its type and range, and any
+defect is an ``InvalidToken``, a 401, never a crash deeper down.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,12 +16,21 @@ from typing import Any
 
 import jwt
 
+from node.errors import NotAuthenticated
+
 ALGORITHM = "HS256"
 ISSUER = "national-carbon-registry"
+MAX_BIGINT = 2**63 - 1
+"""User and organisation ids are PostgreSQL ``bigint``s; a larger id would fail in the database, not here."""
+MAX_INTEGER = 2**31 - 1
+"""``session_version`` is a PostgreSQL ``integer``."""
+_DECIMAL_ID = re.compile(r"[1-9][0-9]{0,18}")
+"""ASCII digits only: ``int()`` would also take ``"１２"``, ``" 12"`` or ``"1_2"``."""
+REQUIRED_CLAIMS = ("sub", "exp", "iat", "iss", "role", "org", "org_role", "org_state", "pwd_change", "sv")
 
 
-class InvalidToken(Exception):
-    """The token is malformed, tampered with, or expired."""
+class InvalidToken(NotAuthenticated):
+    """The token is malformed, tampered with, expired, or carries a malformed claim (401)."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +67,43 @@ def issue_token(claims: Claims, secret: str, expires_in: int) -> str:
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
+def _user_id(value: Any) -> int:
+    if not isinstance(value, str) or not _DECIMAL_ID.fullmatch(value) or int(value) > MAX_BIGINT:
+        raise InvalidToken("token invalid (claim sub)")
+    return int(value)
+
+
+def _integer(payload: dict[str, Any], name: str, low: int, high: int) -> int:
+    value = payload[name]
+    if type(value) is not int or not low <= value <= high:  # bool is an int subclass: refused too
+        raise InvalidToken(f"token invalid (claim {name})")
+    return value
+
+
+def _text(payload: dict[str, Any], name: str) -> str:
+    value = payload[name]
+    if not isinstance(value, str) or not value:
+        raise InvalidToken(f"token invalid (claim {name})")
+    return value
+
+
 def read_token(token: str, secret: str) -> Claims:
+    """The claims of a token we signed, each of the type and range we issue, else ``InvalidToken``."""
     try:
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=ISSUER,
-                             options={"require": ["sub", "exp", "iat", "iss"]})  # fmt: skip
+                             options={"require": list(REQUIRED_CLAIMS)})  # fmt: skip
     except jwt.ExpiredSignatureError as exc:
         raise InvalidToken("token expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken("token invalid") from exc
-    return Claims(int(payload["sub"]), payload["role"], int(payload["org"]), payload["org_role"],
-                  payload["org_state"], bool(payload["pwd_change"]), int(payload.get("sv", 0)))  # fmt: skip
+    if not isinstance(payload.get("pwd_change"), bool):
+        raise InvalidToken("token invalid (claim pwd_change)")
+    return Claims(
+        user_id=_user_id(payload["sub"]),
+        role=_text(payload, "role"),
+        organisation_id=_integer(payload, "org", 1, MAX_BIGINT),
+        organisation_role=_text(payload, "org_role"),
+        organisation_state=_text(payload, "org_state"),
+        must_change_password=payload["pwd_change"],
+        session_version=_integer(payload, "sv", 0, MAX_INTEGER),
+    )

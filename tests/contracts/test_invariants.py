@@ -1,6 +1,10 @@
 """Hypothesis stateful test: random authorise/issue/transfer/retire/freeze/unfreeze/pause sequences over several
 programmes and accounts, with the ledger's invariants checked against the contract after every step.
 
+Some programmes are placed at the very end of the ``uint64`` serial range (their range ends at 2^64 - 1), so every
+rule also runs on blocks ending at the last serial, and later programmes must be refused with
+``RegistrySerialsExhausted``.
+
 A Python model predicts each call's outcome (success, or which custom error); the contract must agree.
 Profiles: default (derandomized, CI-sized, no shrinking), ``HYPOTHESIS_PROFILE=soak`` for long runs and
 ``HYPOTHESIS_PROFILE=debug`` to shrink a failure to a minimal sequence (slow: every replay drives the chain).
@@ -37,6 +41,7 @@ settings.register_profile(
 
 ACCOUNTS = (10, 11, 12, 13, 14)
 MAX_PROGRAMMES = 3
+U64_MAX = 2**64 - 1
 Range = tuple[int, int]
 
 
@@ -72,6 +77,8 @@ class RegistryMachine(RuleBasedStateMachine):
         self.used_refs: list[bytes] = []
         self.balances_before: dict[tuple[int, int], int] = {}
         self.pending_ref = b""
+        self.created = 0
+        self.serials_left = U64_MAX - int(self.registry.view("totals")[1])
 
     def teardown(self) -> None:
         self.registry.client.w3.provider.make_request("evm_revert", [self.snapshot])  # type: ignore[arg-type]
@@ -104,6 +111,22 @@ class RegistryMachine(RuleBasedStateMachine):
     def _remember_balances(self) -> None:
         self.balances_before = dict(self.held)
 
+    def _create(self, estimate: int, owners: tuple[int, ...], shares: tuple[int, ...]) -> int:
+        self.created += 1
+        receipt = self.registry.create_programme(
+            programme_input(external_id=f"P{self.created}", owners=owners, shares=shares, estimate=estimate),
+            self._ref(),
+        )
+        self._succeeded()
+        return int(self.registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+
+    def _reserve_all_serials_but(self, keep: int) -> None:
+        """Authorises a filler programme (nothing issued) that leaves exactly ``keep`` serials."""
+        filler = self.serials_left - keep
+        self.registry.authorise(self._create(filler, (ACCOUNTS[0],), (PPM,)), 0, self._ref())
+        self._succeeded()
+        self.serials_left = keep
+
     # ------------------------------------------------------------------ rules
 
     @precondition(lambda self: len(self.estimates) < MAX_PROGRAMMES)
@@ -112,23 +135,24 @@ class RegistryMachine(RuleBasedStateMachine):
         weights=st.lists(st.integers(1, 1000), min_size=4, max_size=4),
         estimate=st.integers(1, 400),
         issue_fraction=st.floats(0, 1),
+        at_range_end=st.sampled_from([False, False, False, True]),  # one programme in four ends at 2^64 - 1
     )
-    def create_and_authorise(self, owners: list[int], weights: list[int], estimate: int, issue_fraction: float) -> None:
+    def create_and_authorise(
+        self, owners: list[int], weights: list[int], estimate: int, issue_fraction: float, at_range_end: bool
+    ) -> None:
         self._remember_balances()
         total = sum(weights[: len(owners)])
         shares = [w * PPM // total for w in weights[: len(owners)]]
         shares[0] += PPM - sum(shares)
-        receipt = self.registry.create_programme(
-            programme_input(
-                external_id=f"P{len(self.estimates)}", owners=tuple(owners), shares=tuple(shares), estimate=estimate
-            ),
-            self._ref(),
-        )
-        self._succeeded()
-        pid = int(self.registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+        if at_range_end and self.serials_left > estimate:
+            self._reserve_all_serials_but(estimate)
+        pid = self._create(estimate, tuple(owners), tuple(shares))
         amount = int(estimate * issue_fraction)
-        receipt = self.registry.authorise(pid, amount, self._ref())
-        self._succeeded()
+        error = "RegistrySerialsExhausted" if estimate > self.serials_left else None
+        receipt = _expect(error, lambda: self.registry.authorise(pid, amount, self._ref()), self._succeeded)
+        if receipt is None:
+            return
+        self.serials_left -= estimate
         self.estimates[pid], self.issued[pid], self.retired[pid] = estimate, 0, 0
         self.retired_ends[pid] = []
         self._apply_issue(pid, receipt)

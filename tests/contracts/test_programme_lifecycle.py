@@ -153,7 +153,7 @@ class TestAuthorise:
     def test_authorise_refuses_to_overflow_serial_space(self, registry: Registry) -> None:
         authorised_programme(registry, estimate=2**64 - 1)
         pid = create_programme(registry, estimate=1)
-        with reverts("ProgrammeInvalidCreditEstimate", creditEstimate=1):
+        with reverts("RegistrySerialsExhausted", programmeId=pid, creditEstimate=1, serialsLeft=0):
             registry.authorise(pid, 0, ref())
 
 

@@ -65,3 +65,56 @@ def test_a_deleted_user_key_and_session_stop_working(app_client: TestClient, wor
         conn.execute(text("delete from app.user_account where user_id = :u"), {"u": admin})
     assert app_client.get("/auth/me", headers={"api-key": key}).status_code == 401
     assert app_client.get("/auth/me", headers=session).status_code == 401
+
+
+def _key(app_client: TestClient, world: World, admin: int) -> dict[str, str]:
+    issued = app_client.post(f"/users/{admin}/api-key", headers={"Authorization": f"Bearer {world.token(admin)}"})
+    assert issued.status_code == 201, issued.text
+    return {"api-key": issued.json()["api_key"]}
+
+
+def test_a_demoted_admin_loses_its_key_for_good(app_client: TestClient, world: World) -> None:
+    holder = world.user(world.api_org, "Admin")
+    key = _key(app_client, world, holder)
+    other_admin = world.headers("api_key")  # the API organisation's first Admin, through its own key
+    demoted = app_client.patch(f"/users/{holder}", headers=other_admin, json={"role": "Manager"})
+    assert demoted.status_code == 200, demoted.text
+    refused = app_client.get("/auth/me", headers=key)
+    assert (refused.status_code, refused.json()["type"]) == (401, "/problems/not-authenticated")
+    with world.engine.connect() as conn:
+        revoked = conn.execute(text("select revoked_at is not null from app.api_key where user_id = :u"),
+                               {"u": holder}).scalar_one()  # fmt: skip
+        audited = conn.execute(text("select details->>'reason' from app.audit_event where action = 'api_key.revoke' "
+                                    "and target_id = :u"), {"u": holder}).scalar_one()  # fmt: skip
+    assert (revoked, audited) == (True, "no longer Admin")
+
+    promoted = app_client.patch(f"/users/{holder}", headers=world.headers("api_key"), json={"role": "Admin"})
+    assert promoted.status_code == 200
+    assert app_client.get("/auth/me", headers=key).status_code == 401  # promotion does not revive the old key
+
+
+def test_a_key_is_honoured_only_while_its_holder_is_an_api_admin_however_the_role_changed(
+    app_client: TestClient, world: World
+) -> None:
+    holder = world.user(world.api_org, "Admin")
+    key = _key(app_client, world, holder)
+    with world.engine.begin() as conn:  # a path that does not revoke: the check at every request still holds
+        conn.execute(text("update app.user_account set role = 'ViewOnly' where user_id = :u"), {"u": holder})
+    assert app_client.get("/auth/me", headers=key).status_code == 401
+    with world.engine.begin() as conn:
+        conn.execute(text("update app.user_account set role = 'Admin' where user_id = :u"), {"u": holder})
+    assert app_client.get("/auth/me", headers=key).status_code == 200
+
+
+def test_a_key_of_a_suspended_api_organisation_is_refused_until_it_is_reactivated(
+    app_client: TestClient, world: World
+) -> None:
+    api_org = world.organisation("API", admin=False)
+    key = _key(app_client, world, world.user(api_org, "Admin"))
+    assert app_client.get("/auth/me", headers=key).status_code == 200
+    world.suspend(api_org)
+    refused = app_client.get("/organisations", headers=key)  # even reading: the key stands for the organisation
+    assert (refused.status_code, refused.json()["type"]) == (403, "/problems/organisation-suspended")
+    activated = app_client.post(f"/organisations/{api_org}/activate", headers=world.headers("root"), json={})
+    assert activated.status_code == 200, activated.text
+    assert app_client.get("/auth/me", headers=key).status_code == 200

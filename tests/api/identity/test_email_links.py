@@ -1,7 +1,13 @@
-"""Account emails delivered to a real SMTP server, and their set-password and reset links followed end to end."""
+"""Account emails delivered to a real SMTP server, and their set-password and reset links followed end to end.
+
+A link stands for the account as it was when sent: a later password change (by any path) or email change voids
+it. Forgot-password answers before it looks at the account, so its timing says nothing about existence.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,10 +15,12 @@ from email.message import EmailMessage
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from node.config import Settings
 from node.email.worker import OutboxWorker
+from node.identity import password_links
+from node.security.passwords import hash_password
 from tests.api.identity.world import World, unique
 from tests.smtp import Recorder, smtp_server
 
@@ -163,3 +171,171 @@ def test_a_resent_invitation_replaces_the_expired_welcome_link(
     assert fresh["Subject"].startswith("Set your password")
     assert app_client.get(welcome).status_code == 400
     assert app_client.get(_link(fresh)).status_code == 200
+
+
+def _with_password(world: World, user_id: int, password: str) -> None:
+    with world.engine.begin() as conn:
+        conn.execute(text("update app.user_account set password_hash = :h where user_id = :u"),
+                     {"h": hash_password(password), "u": user_id})  # fmt: skip
+
+
+def _reset_link(app_client: TestClient, mailbox: tuple[Recorder, OutboxWorker], email: str) -> str:
+    assert app_client.post("/auth/forgot-password", json={"email": email}).status_code == 202
+    return _link(_deliver(mailbox, email)[-1])
+
+
+def _refused(app_client: TestClient, link: str) -> bool:
+    token = link.split("token=")[1]
+    posted = app_client.post("/auth/reset-password", json={"token": token, "new_password": "yet another passphrase"})
+    return app_client.get(link).status_code == 400 and bool(posted.json()["type"] == "/problems/invalid-password-token")
+
+
+def test_a_reset_link_dies_when_the_password_is_changed_through_auth_password(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    user_id = world.user(world.developer)
+    email = world.principal(user_id).email
+    _with_password(world, user_id, "the first passphrase")
+    link = _reset_link(app_client, mailbox, email)
+    changed = app_client.post(
+        "/auth/password",
+        headers={"Authorization": f"Bearer {world.token(user_id)}"},
+        json={"old_password": "the first passphrase", "new_password": "the second passphrase"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert _refused(app_client, link)
+    login = app_client.post("/auth/login", json={"email": email, "password": "the second passphrase"})
+    assert login.status_code == 200
+
+
+def test_a_link_dies_even_if_a_password_change_left_the_token_row_behind(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    user_id = world.user(world.developer)
+    email = world.principal(user_id).email
+    link = _reset_link(app_client, mailbox, email)
+    with world.engine.begin() as conn:  # a change by a path that does not know about links
+        conn.execute(text("update app.user_account set session_version = session_version + 1 where user_id = :u"),
+                     {"u": user_id})  # fmt: skip
+    assert _refused(app_client, link)
+
+
+def test_an_admin_changing_the_email_voids_links_sent_to_the_old_address_and_tells_it(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    user_id = world.user(world.developer, language="fr")
+    old, new = world.principal(user_id).email, f"{unique('moved')}@example.org"
+    _with_password(world, user_id, "a settled passphrase")
+    link = _reset_link(app_client, mailbox, old)
+    changed = app_client.patch(f"/users/{user_id}", headers=world.headers("dev_admin"), json={"email": new})
+    assert changed.status_code == 200, changed.text
+
+    notice = _deliver(mailbox, old)[-1]
+    assert notice["Subject"] == "L'adresse e-mail de votre compte a été modifiée"
+    assert old in notice.get_content()
+    assert new in notice.get_content()
+    assert _refused(app_client, link)
+    assert not _deliver(mailbox, new)  # the user has a password: nothing to set at the new address
+    assert app_client.post("/auth/login", json={"email": new, "password": "a settled passphrase"}).status_code == 200
+
+
+def test_a_user_without_a_password_gets_a_fresh_welcome_link_at_the_new_address(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    user_id = world.user(world.developer)
+    old, new = world.principal(user_id).email, f"{unique('typo-fixed')}@example.org"
+    welcome = _link(_deliver(mailbox, old)[-1])
+    changed = app_client.patch(f"/users/{user_id}", headers=world.headers("dev_admin"), json={"email": new})
+    assert changed.status_code == 200, changed.text
+    assert _deliver(mailbox, old)[-1]["Subject"] == "The email address of your account was changed"
+    assert app_client.get(welcome).status_code == 400
+    fresh = _deliver(mailbox, new)
+    assert [m["Subject"] for m in fresh] == ["Welcome to the National Carbon Registry"]
+    assert app_client.get(_link(fresh[0])).status_code == 200
+
+
+def test_an_unchanged_email_sends_no_notice(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    user_id = world.user(world.developer)
+    email = world.principal(user_id).email
+    before = len(_deliver(mailbox, email))
+    same = app_client.patch(f"/users/{user_id}", headers=world.headers("dev_admin"), json={"email": email.upper()})
+    assert same.status_code == 200
+    assert len(_deliver(mailbox, email)) == before
+
+
+class _ForgotPasswordProbe:
+    """Forgot-password requests driven at the ASGI boundary, recording in order when the answer starts, when its
+    last byte leaves, and when work on the account starts."""
+
+    def __init__(self, app_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.app = app_client.app
+        self.events: list[str] = []
+        real = password_links.request_reset
+
+        def recorded(conn: Connection, settings: Settings, address: str) -> None:
+            self.events.append("account looked up")
+            real(conn, settings, address)
+
+        monkeypatch.setattr(password_links, "request_reset", recorded)
+
+    def request(self, email: str) -> list[str]:
+        self.events = []
+        body = json.dumps({"email": email}).encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/auth/forgot-password", "raw_path": b"/auth/forgot-password",
+                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+                 "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode())]}  # fmt: skip
+        sent_body = False
+
+        async def receive() -> dict[str, object]:
+            nonlocal sent_body
+            if sent_body:
+                await asyncio.sleep(3600)  # the client stays connected
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                self.events.append(f"answer {message['status']} started")
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                self.events.append("answer sent")
+
+        asyncio.run(self.app(scope, receive, send))  # type: ignore[arg-type]
+        return self.events
+
+
+def test_forgot_password_answers_before_it_looks_at_the_account_known_or_not(
+    app_client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Timing cannot tell accounts apart when the answer leaves before any per-account work (measuring medians of
+    both paths here would be flaky; this checks the order that makes them equal)."""
+    email = world.principal(world.user(world.developer)).email
+    probe = _ForgotPasswordProbe(app_client, monkeypatch)
+    known = probe.request(email)
+    unknown = probe.request(f"{unique('nobody')}@example.org")
+    assert known == unknown == ["answer 202 started", "answer sent", "account looked up"]
+    with world.engine.connect() as conn:  # the work did happen, after the answer
+        queued = conn.execute(text("select count(*) from app.email_outbox where recipient = :e and template = "
+                                   "'reset_password'"), {"e": email}).scalar_one()  # fmt: skip
+    assert queued == 1
+
+
+def test_the_same_password_cannot_be_set_again_through_a_link_and_the_link_survives_the_refusal(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    user_id = world.user(world.developer)
+    email = world.principal(user_id).email
+    _with_password(world, user_id, "my only passphrase")
+    link = _reset_link(app_client, mailbox, email)
+    token = link.split("token=")[1]
+    same = app_client.post("/auth/reset-password", json={"token": token, "new_password": "my only passphrase"})
+    assert (same.status_code, same.json()["type"]) == (422, "/problems/invalid-input")
+    page = app_client.post(link.split("?")[0], data={"token": token, "new_password": "my only passphrase",
+                                                     "confirm_password": "my only passphrase"})  # fmt: skip
+    assert page.status_code == 422
+    assert "other than your current one" in page.text
+    done = app_client.post("/auth/reset-password", json={"token": token, "new_password": "a different passphrase"})
+    assert done.status_code == 200

@@ -9,6 +9,8 @@ from sqlalchemy import text
 
 from node.errors import InvalidState
 from node.identity import users
+from node.identity.schemas import ORGANISATION_EXAMPLES
+from node.security.passwords import hash_password
 from tests.api.identity.world import World, unique
 
 
@@ -53,10 +55,12 @@ def test_root_cannot_be_created_or_granted_through_the_api(app_client: TestClien
         json={"email": f"{unique('r')}@example.org", "name": "R", "role": "Root", "organisation_id": world.government},
     )
     assert created.status_code == 422
-    assert "Root" in created.text
+    assert [e["loc"] for e in created.json()["errors"]] == [["body", "role"]]
     promoted = app_client.patch(f"/users/{world.members['gov_viewonly'].user_id}", headers=headers,
                                 json={"role": "Root"})  # fmt: skip
     assert promoted.status_code == 422
+    schemas = app_client.get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["NewUser"]["properties"]["role"]["enum"] == ["Admin", "Manager", "ViewOnly"]  # not even offered
 
 
 def test_the_last_admin_can_be_neither_deleted_nor_demoted(app_client: TestClient, world: World) -> None:
@@ -140,3 +144,60 @@ def test_required_user_fields_cannot_be_cleared(app_client: TestClient, world: W
         response = app_client.patch(f"/users/{user}", headers=headers, json={field: None})
         assert (response.status_code, response.json()["type"]) == (422, "/problems/validation-error")
     assert app_client.patch(f"/users/{user}", headers=headers, json={"phone": None}).status_code == 200
+
+
+def test_a_full_width_or_case_variant_of_an_email_is_the_same_account(app_client: TestClient, world: World) -> None:
+    tag = unique("gov.admin")
+    created = app_client.post("/users", headers=world.headers("gov_admin"), json={
+        "email": f"{tag}@example.org", "name": "Original", "organisation_id": world.government})  # fmt: skip
+    assert created.status_code == 201, created.text
+    full_width = "ｇ" + f"{tag}@example.org"[1:]
+    for variant in (full_width, f"{tag.upper()}@EXAMPLE.ORG"):
+        twin = app_client.post("/users", headers=world.headers("gov_admin"), json={
+            "email": variant, "name": "Twin", "organisation_id": world.government})  # fmt: skip
+        assert (twin.status_code, twin.json()["type"]) == (409, "/problems/already-exists"), variant
+    with world.engine.begin() as conn:
+        conn.execute(text("update app.user_account set password_hash = :h where user_id = :u"),
+                     {"h": hash_password("a passphrase of mine"), "u": created.json()["user_id"]})  # fmt: skip
+    login = app_client.post("/auth/login", json={"email": full_width, "password": "a passphrase of mine"})
+    assert login.status_code == 200, login.text
+
+
+def test_text_fields_with_line_breaks_or_control_characters_are_422_everywhere(
+    app_client: TestClient, world: World
+) -> None:
+    admin = world.headers("dev_admin")
+    for name in ("Eve\r\n2026-11-30 INFO forged", "Eve\x1b[2J", "Eve\u202emoc.live"):
+        created = app_client.post("/users", headers=admin, json={
+            "email": f"{unique('eve')}@example.org", "name": name, "organisation_id": world.developer})  # fmt: skip
+        assert created.status_code == 422, name
+        renamed = app_client.patch(f"/users/{world.members['dev_viewonly'].user_id}", headers=admin,
+                                   json={"name": name})  # fmt: skip
+        assert renamed.status_code == 422, name
+    tag = unique("crlf")
+    organisation = {"name": f"Org {tag}", "role": "ProgrammeDeveloper", "tax_id": f"T-{tag}",
+                    "email": f"{tag}@example.org", "phone": "+234 800 000 0003", "address": "1 Road\nBcc: x@y.z",
+                    "admin": {"email": f"admin-{tag}@example.org", "name": "Admin"}}  # fmt: skip
+    refused = app_client.post("/organisations", headers=world.headers("gov_admin"), json=organisation)
+    assert refused.status_code == 422
+    assert [e["loc"] for e in refused.json()["errors"]] == [["body", "address"]]
+    updated = app_client.patch(f"/organisations/{world.developer}", headers=admin, json={"name": "Dev\rLtd"})
+    assert updated.status_code == 422
+
+
+def test_ids_beyond_postgresql_bigint_are_422_not_500(app_client: TestClient, world: World) -> None:
+    root = world.headers("root")
+    too_big = 2**63
+    created = app_client.post("/users", headers=root, json={
+        "email": f"{unique('big')}@example.org", "name": "Big", "organisation_id": too_big})  # fmt: skip
+    assert created.status_code == 422
+    for path in (f"/users/{too_big}", f"/users?organisation_id={too_big}", "/users?role=Wizard"):
+        assert app_client.get(path, headers=root).status_code == 422, path
+    assert app_client.get(f"/users/{2**63 - 1}", headers=root).status_code == 404
+
+
+def test_every_documented_organisation_example_is_accepted_as_it_stands(app_client: TestClient, world: World) -> None:
+    for example in ORGANISATION_EXAMPLES:
+        assert isinstance(example, dict)
+        created = app_client.post("/organisations", headers=world.headers("gov_admin"), json=example)
+        assert created.status_code == 201, created.text

@@ -127,7 +127,8 @@ def test_without_smtp_host_the_log_says_so_rather_than_disabled(
     outbox: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = _settings(tmp_path)
-    assert settings.smtp_host is None and not settings.email_disabled
+    assert settings.smtp_host is None
+    assert not settings.email_disabled
     _queue(outbox, settings)
     with caplog.at_level(logging.INFO, logger="registry.email"):
         OutboxWorker(outbox, settings).run_once()

@@ -113,3 +113,20 @@ def test_the_cli_prints_one_line_per_row_and_fails_when_a_row_fails(
     assert "organisations.csv:5: error:" in result.output
     assert "3 would be created, 0 already there, 2 error(s)" in result.output
     assert _counts(engine)[0] == 1  # only the Government
+
+
+def test_the_import_knows_an_email_in_any_width_or_case_and_refuses_names_that_break_lines(
+    engine: Engine, settings: Settings, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    run_import(engine, settings, organisations=files[0], users=files[1])
+    variants = tmp_path / "variants.csv"
+    variants.write_text(
+        "NAME,EMAIL,PHONE,ORGANISATION TAX ID,ORGANISATION TYPE,ROLE\n"
+        "Ada Twin,ＡＤＡ@GreenPower.Example.Org,,GP-001,Developer,View\n"
+        '"Mallory\r\nINFO forged line",mallory@greenpower.example.org,,GP-001,Developer,View\n'
+    )
+    first, second = run_import(engine, settings, users=variants)
+    assert (first.status, first.detail) == ("exists", "user ada@greenpower.example.org already registered")
+    assert second.status == "error"
+    assert "one line without control" in second.detail
+    assert "forged" not in second.detail  # the report does not echo the raw text back into a terminal or log
