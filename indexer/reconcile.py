@@ -108,7 +108,7 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
     certifiers: dict[int, set[int]] = {}
     for r in conn.execute(select(chain.programme_certifier).where(chain.programme_certifier.c.certified)):
         certifiers.setdefault(r.programme_id, set()).add(r.certifier_id)
-    holdings = {(r.programme_id, r.account_id): int(r.balance) for r in conn.execute(select(chain.holding))}
+    holdings = {(r.programme_id, r.account_id): r.balance for r in conn.execute(select(chain.holding))}
     blocks = list(conn.execute(select(chain.serial_block).order_by(chain.serial_block.c.block_start)))
     accounts = {r.account_id: r.frozen for r in conn.execute(select(chain.account))}
     registry_row = conn.execute(select(chain.registry_state)).first()
@@ -117,7 +117,7 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
     held: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for b in blocks:
         if b.state == BLOCK_STATE[BlockState.HELD]:
-            held.setdefault((b.programme_id, b.holder), []).append((int(b.block_start), int(b.block_end)))
+            held.setdefault((b.programme_id, b.holder), []).append((b.block_start, b.block_end))
     pairs = sorted(set(holdings) | {(pid, a) for pid, os in owners.items() for a, _ in os})
     every_account = sorted(set(accounts) | {a for _, a in pairs})
     retired = [b for b in blocks if b.state != BLOCK_STATE[BlockState.HELD]]
@@ -126,13 +126,13 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
     calls += [("getProgramme", (pid,)) for pid in sorted(programmes)]
     calls += [c for pair in pairs for c in (("balanceOf", pair), ("blocksOf", (*pair, 0, PAGE)))]
     calls += [("isFrozen", (a,)) for a in every_account]
-    calls += [("getBlock", (int(b.block_end),)) for b in retired]
+    calls += [("getBlock", (b.block_end,)) for b in retired]
     answers = iter(batch.call(calls, block=at))
 
     programme_count, serial_counter, retirement_count = next(answers)
     _check(diffs, "programme count", len(programmes), programme_count)
     _check(diffs, "retirement count", len(retirements), retirement_count)
-    highest = max((int(p.serial_end) for p in programmes.values() if p.serial_end is not None), default=0)
+    highest = max((p.serial_end for p in programmes.values() if p.serial_end is not None), default=0)
     _check(diffs, "serial counter", highest, serial_counter)
     paused, government = next(answers), next(answers)
     _check(diffs, "paused", registry_row.paused if registry_row else False, paused)
@@ -144,10 +144,10 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
         where = f"programme {pid}"
         _check(diffs, f"{where} stage", row.stage, STAGE[ProgrammeStage(view[1])])
         _check(diffs, f"{where} external id", row.external_id, view[2])
-        _check(diffs, f"{where} credit estimate", int(row.credit_estimate), view[9])
-        _check(diffs, f"{where} credits issued", int(row.credit_issued), view[10])
-        _check(diffs, f"{where} credits retired", int(row.credit_retired), view[11])
-        _check(diffs, f"{where} serial range", (_int(row.serial_start), _int(row.serial_end)),
+        _check(diffs, f"{where} credit estimate", row.credit_estimate, view[9])
+        _check(diffs, f"{where} credits issued", row.credit_issued, view[10])
+        _check(diffs, f"{where} credits retired", row.credit_retired, view[11])
+        _check(diffs, f"{where} serial range", (row.serial_start, row.serial_end),
                (view[12] or None, view[13] or None))  # fmt: skip
         _check(diffs, f"{where} owners", owners.get(pid, []), list(zip(view[14], view[15], strict=True)))
         _check(diffs, f"{where} certifiers", sorted(certifiers.get(pid, set())), sorted(view[16]))
@@ -172,7 +172,7 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
         _check(diffs, f"account {account} frozen", accounts.get(account, False), next(answers))
     for b in retired:
         view = next(answers)
-        _check(diffs, f"block {b.block_end}", (int(b.block_start), b.programme_id, b.holder, b.state, b.retirement_id),
+        _check(diffs, f"block {b.block_end}", (b.block_start, b.programme_id, b.holder, b.state, b.retirement_id),
                (view[0], view[2], view[3], BLOCK_STATE[BlockState(view[4])], view[5]))  # fmt: skip
     return diffs
 
@@ -183,10 +183,6 @@ def _all_pages(batch: ViewBatch, pair: tuple[int, int], first: tuple[list[Any], 
         page, cursor = batch.call([("blocksOf", (*pair, cursor, PAGE))], block=at)[0]
         blocks += page
     return blocks
-
-
-def _int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _check(diffs: list[Difference], what: str, projection: Any, on_chain: Any) -> None:

@@ -14,7 +14,6 @@ from sqlalchemy import Connection, delete, or_, select, update
 from indexer.apply import project
 from indexer.decoding import Event
 from indexer.rpc import ChainReader
-from indexer.state import typed_in
 from node.models import chain
 
 FREEZE_EVENTS = ("AccountFrozen", "AccountUnfrozen")
@@ -61,18 +60,20 @@ def rollback_to(conn: Connection, ancestor: int, ancestor_hash: bytes, cursor_na
         conn.execute(delete(table).where(table.c.block_number > ancestor))
     conn.execute(delete(chain.block).where(chain.block.c.number > ancestor))
     if programmes:
-        conn.execute(delete(chain.programme).where(typed_in([chain.programme.c.programme_id], sorted(programmes))))
+        conn.execute(delete(chain.programme).where(chain.programme.c.programme_id.in_(sorted(programmes))))
     if accounts:
-        conn.execute(delete(chain.account).where(typed_in([chain.account.c.account_id], sorted(accounts))))
+        conn.execute(delete(chain.account).where(chain.account.c.account_id.in_(sorted(accounts))))
     if registry:
         conn.execute(delete(chain.registry_state))
 
     conditions = []
     if programmes:
-        conditions.append(typed_in([e.programme_id], sorted(programmes)))
+        conditions.append(e.programme_id.in_(sorted(programmes)))
     if accounts:
-        # Compared as JSON text, never cast: ids are uint40 (``as_integer()`` casts to INTEGER, which failed from
-        # 2^31 on), and other events' "account" is an address, which no numeric cast accepts.
+        # Compared as JSON text, never cast. ``args`` is JSONB, so the ``U64`` column type does not apply here:
+        # ``as_integer()`` casts to INTEGER (account ids are uint40: it failed from 2^31 on), and a numeric cast of
+        # any width is evaluated on every event row, where OpenZeppelin's role events hold an address in
+        # "account", which no numeric cast accepts (PostgreSQL does not promise to test the name first).
         wanted = [str(a) for a in sorted(accounts)]
         conditions.append(e.name.in_(FREEZE_EVENTS) & e.args["account"].astext.in_(wanted))
     if registry:

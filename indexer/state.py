@@ -8,12 +8,11 @@ transaction that also moves the cursor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, select, tuple_
+from sqlalchemy import Column, Connection, Table, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.types import TupleType
 
 from indexer.decoding import Event
 from node.models import chain
@@ -92,15 +91,24 @@ class BatchState:
             self.registry = dict(row) if row else None
 
     @staticmethod
-    def _load_keyed(conn: Connection, table: Table, key: list[Any], wanted: set[Any], into: dict[Any, Row]) -> None:
+    def _load_keyed(
+        conn: Connection, table: Table, key: list[Column[Any]], wanted: set[Any], into: dict[Any, Row]
+    ) -> None:
+        """Loads the rows whose ``key`` is in ``wanted``, in chunks of 5000 keys.
+
+        Plain ``IN`` is safe for every key here: ``U64`` columns (``block_end``) bind each compared int as NUMERIC
+        whatever its size, and BIGINT keys (programme and account ids) hold ints that fit BIGINT. Rows come back
+        with ints, never Decimals (``U64`` converts), so handlers can do exact arithmetic on them directly.
+        """
         if not wanted:
             return
         keys = sorted(wanted)
         for chunk in range(0, len(keys), 5000):
             part = keys[chunk : chunk + 5000]
-            for row in conn.execute(select(table).where(typed_in(key, part))).mappings():
+            condition = key[0].in_(part) if len(key) == 1 else tuple_(*key).in_(part)
+            for row in conn.execute(select(table).where(condition)).mappings():
                 ident = row[key[0].name] if len(key) == 1 else tuple(row[k.name] for k in key)
-                into[ident] = {k: (int(v) if k in _NUMERIC and v is not None else v) for k, v in row.items()}
+                into[ident] = dict(row)
 
     # ------------------------------------------------------------------ access for handlers
 
@@ -170,24 +178,6 @@ class BatchState:
         _insert_new(conn, chain.transfer, self.transfers)
         _insert_new(conn, chain.retirement, self.retirements)
         _insert_new(conn, chain.programme_location, self.locations)
-
-
-def typed_in(columns: Sequence[ColumnElement[Any]], values: Sequence[Any]) -> ColumnElement[bool]:
-    """``columns IN values``, every value bound with its column's type.
-
-    Why not plain ``.in_(values)``: SQLAlchemy types a Python int compared with a NUMERIC column by the int
-    (INTEGER, or BIGINT from 2^31), types a whole IN list by its first value, and the psycopg dialect sends that
-    type as a cast. Serial ``block_end`` lists starting below 2^31 then failed with "integer out of range" as soon
-    as a later serial passed 2^31 (and BIGINT from 2^63), so the indexer retried one range forever. Bound as the
-    column's own type, no cast is rendered and PostgreSQL compares each uint64 as NUMERIC.
-    """
-    if len(columns) == 1:
-        return columns[0].in_(bindparam(None, values, expanding=True, type_=columns[0].type))
-    types = TupleType(*(c.type for c in columns))
-    return tuple_(*columns).in_(bindparam(None, values, expanding=True, type_=types))
-
-
-_NUMERIC = {c.name for table in chain.SCHEMA_TABLES for c in table.columns if c.type.__class__.__name__ == "Numeric"}
 
 
 def _upsert(conn: Connection, table: Table, rows: list[Row]) -> None:

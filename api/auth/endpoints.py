@@ -105,7 +105,7 @@ def login(body: Login, request: Request) -> Session:
     parallel guesses cannot slip past the throttle (``api.auth.rate_limit``).
     """
     context = _context(request)
-    email = body.email.strip().lower()
+    email = body.email  # already canonical (NFKC, case folded): see LookupEmail
     with context.engine.begin() as conn:
         attempt = rate_limit.begin_attempt(conn, context.settings, email, _client_address(request))
         row = conn.execute(
@@ -133,7 +133,7 @@ def change_password(body: PasswordChange, principal: AnyPrincipal, request: Requ
     if principal.via_api_key:
         raise Forbidden("An API key cannot change a password; log in with the password.")
     with context.engine.begin() as conn:
-        attempt = rate_limit.begin_attempt(conn, context.settings, principal.email.lower(), _client_address(request))
+        attempt = rate_limit.begin_attempt(conn, context.settings, principal.email, _client_address(request))
         current = conn.execute(
             select(user_account.c.password_hash).where(user_account.c.user_id == principal.user_id)
         ).scalar()

@@ -6,15 +6,18 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.auth.dependencies import CurrentPrincipal, context_of
-from api.identity.listing import ListParams, PageOut
+from api.identity.listing import PageOut, list_query_for
+from api.identity.params import IdFilter
 from api.problems import documented
 from node.identity import audit
+from node.identity.listing import ListQuery
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
+list_query = list_query_for("AuditEvent", audit.SORTABLE)
 
 
 class AuditEventOut(BaseModel):
@@ -31,9 +34,9 @@ class AuditEventOut(BaseModel):
 
 @router.get("", response_model=PageOut[AuditEventOut], responses=documented(401, 403))
 def list_audit_events(
-    principal: CurrentPrincipal, request: Request, params: ListParams,
-    organisation_id: Annotated[int | None, Query()] = None, action: Annotated[str | None, Query()] = None,
-    actor_user_id: Annotated[int | None, Query()] = None,
+    principal: CurrentPrincipal, request: Request, params: Annotated[ListQuery, Depends(list_query)],
+    organisation_id: IdFilter = None, action: Annotated[str | None, Query(max_length=100)] = None,
+    actor_user_id: IdFilter = None,
 ) -> PageOut[AuditEventOut]:  # fmt: skip
     """Newest first by default. Root and the Government see every event; other Admins their organisation's."""
     if params.sort is None:

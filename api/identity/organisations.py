@@ -5,17 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
-from api.identity.listing import ListParams, PageOut
+from api.identity.listing import PageOut, list_query_for
+from api.identity.params import CountryFilter, OrganisationId
 from api.problems import documented
 from node.identity import organisations, suspension
-from node.identity.schemas import NewOrganisation, OrganisationUpdate
+from node.identity.listing import ListQuery
+from node.identity.schemas import AnyOrganisationRole, NewOrganisation, OrganisationState, OrganisationUpdate
 from node.storage import make_storage
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
+list_query = list_query_for("Organisation", organisations.SORTABLE)
 
 
 class OrganisationOut(BaseModel):
@@ -55,9 +58,9 @@ class Suspended(BaseModel):
 
 @router.get("", response_model=PageOut[OrganisationOut], responses=documented(401, 403, 404))
 def list_organisations(
-    _principal: CurrentPrincipal, request: Request, params: ListParams,
-    role: Annotated[str | None, Query()] = None, state: Annotated[str | None, Query()] = None,
-    country: Annotated[str | None, Query()] = None,
+    _principal: CurrentPrincipal, request: Request, params: Annotated[ListQuery, Depends(list_query)],
+    role: Annotated[AnyOrganisationRole | None, Query()] = None,
+    state: Annotated[OrganisationState | None, Query()] = None, country: CountryFilter = None,
 ) -> PageOut[OrganisationOut]:  # fmt: skip
     with context_of(request).engine.connect() as conn:
         page = organisations.list_organisations(conn, params, role=role, state=state, country=country)
@@ -75,14 +78,16 @@ def create_organisation(body: NewOrganisation, principal: CurrentPrincipal, requ
 
 
 @router.get("/{organisation_id}", response_model=OrganisationOut, responses=documented(401, 403, 404))
-def get_organisation(organisation_id: int, _principal: CurrentPrincipal, request: Request) -> OrganisationOut:
+def get_organisation(
+    organisation_id: OrganisationId, _principal: CurrentPrincipal, request: Request
+) -> OrganisationOut:
     with context_of(request).engine.connect() as conn:
         return OrganisationOut.model_validate(organisations.get_organisation(conn, organisation_id))
 
 
 @router.patch("/{organisation_id}", response_model=OrganisationOut, responses=documented(401, 403, 404, 409))
 def update_organisation(
-    organisation_id: int, body: OrganisationUpdate, principal: CurrentPrincipal, request: Request
+    organisation_id: OrganisationId, body: OrganisationUpdate, principal: CurrentPrincipal, request: Request
 ) -> OrganisationOut:
     with context_of(request).engine.begin() as conn:
         organisations.update_organisation(conn, principal, organisation_id, body)
@@ -92,7 +97,7 @@ def update_organisation(
 @router.put("/{organisation_id}/logo", response_model=OrganisationOut,
             responses=documented(401, 403, 404, 413, 415))  # fmt: skip
 def upload_logo(
-    organisation_id: int, principal: CurrentPrincipal, request: Request,
+    organisation_id: OrganisationId, principal: CurrentPrincipal, request: Request,
     file: Annotated[UploadFile, File(description="PNG or JPEG, at most 1 MiB")],
 ) -> OrganisationOut:  # fmt: skip
     context = context_of(request)
@@ -104,7 +109,7 @@ def upload_logo(
 
 @router.post("/{organisation_id}/suspend", response_model=Suspended,
              responses=documented(401, 403, 404, 409))  # fmt: skip
-def suspend(organisation_id: int, body: Remarks, principal: CurrentPrincipal, request: Request) -> Suspended:
+def suspend(organisation_id: OrganisationId, body: Remarks, principal: CurrentPrincipal, request: Request) -> Suspended:
     """Freezes the organisation's chain account, revokes a certifier's certifications, makes its users read-only.
 
     A suspension or activation of this organisation left unfinished by an earlier failure is completed first.
@@ -120,7 +125,7 @@ def suspend(organisation_id: int, body: Remarks, principal: CurrentPrincipal, re
 @router.post("/{organisation_id}/activate", response_model=OrganisationOut,
              responses=documented(401, 403, 404, 409))  # fmt: skip
 def activate(
-    organisation_id: int, principal: CurrentPrincipal, request: Request, body: OptionalRemarks | None = None
+    organisation_id: OrganisationId, principal: CurrentPrincipal, request: Request, body: OptionalRemarks | None = None
 ) -> OrganisationOut:
     """Unfreezes the organisation's chain account; revoked certifications stay revoked."""
     context = context_of(request)

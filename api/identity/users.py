@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
-from api.identity.listing import ListParams, PageOut
+from api.identity.listing import PageOut, list_query_for
+from api.identity.params import IdFilter, UserId
 from api.problems import documented
 from node.identity import api_keys, users
-from node.identity.schemas import MAX_BIGINT, AnyUserRole, DatabaseId, UserIn, UserUpdate
+from node.identity.listing import ListQuery
+from node.identity.schemas import AnyUserRole, DatabaseId, UserIn, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -36,8 +38,7 @@ class NewUser(UserIn):
     organisation_id: DatabaseId = Field(description="An existing organisation; use POST /organisations for a new one")
 
 
-UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
-"""Ids are PostgreSQL bigints: a larger number is a 422 here, not a database error."""
+list_query = list_query_for("User", users.SORTABLE)
 
 
 class ApiKeyOut(BaseModel):
@@ -48,8 +49,8 @@ class ApiKeyOut(BaseModel):
 
 @router.get("", response_model=PageOut[UserOut], responses=documented(401, 403, 404))
 def list_users(
-    principal: CurrentPrincipal, request: Request, params: ListParams,
-    organisation_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    principal: CurrentPrincipal, request: Request, params: Annotated[ListQuery, Depends(list_query)],
+    organisation_id: IdFilter = None,
     role: Annotated[AnyUserRole | None, Query()] = None,
 ) -> PageOut[UserOut]:  # fmt: skip
     """Root and Government users see every user; everyone else the users of their own organisation."""

@@ -32,6 +32,10 @@ def record(
     ))  # fmt: skip
 
 
+SORTABLE = {"at": _a.at, "event_id": _a.event_id, "action": _a.action}
+"""The columns ``GET /audit-events`` sorts by (the API offers exactly these)."""
+
+
 def list_events(
     conn: Connection, principal: Principal, query: ListQuery, *, organisation_id: int | None = None,
     action: str | None = None, actor_user_id: int | None = None,
@@ -41,5 +45,5 @@ def list_events(
     where += [c == v for c, v in ((_a.organisation_id, organisation_id), (_a.action, action),
                                   (_a.actor_user_id, actor_user_id)) if v is not None]  # fmt: skip
     return fetch_page(conn, select(audit_event), query, key=_a.event_id, where=where,
-                      sortable={"at": _a.at, "event_id": _a.event_id, "action": _a.action},
+                      sortable=SORTABLE,
                       searchable=(_a.action, _a.actor_email))  # fmt: skip

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, exists, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from node import images
 from node.config import Settings
-from node.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge, UnsupportedMediaType
+from node.errors import AlreadyExists, InvalidInput, NotFound, PayloadTooLarge
 from node.identity import audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
 from node.identity.permissions import API, CERTIFIER, GOVERNMENT, Principal
@@ -22,7 +23,7 @@ from node.models.app import organisation
 from node.storage import FileStorage
 
 MAX_LOGO_BYTES = 1024 * 1024
-LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": ("image/png", "png"), b"\xff\xd8\xff": ("image/jpeg", "jpg")}
+MAX_LOGO_PIXELS = 2048 * 2048
 PUBLIC_COLUMNS = (
     organisation.c.organisation_id, organisation.c.name, organisation.c.role, organisation.c.state,
     organisation.c.country, organisation.c.tax_id, organisation.c.email, organisation.c.phone,
@@ -104,6 +105,11 @@ def get_organisation(conn: Connection, organisation_id: int) -> dict[str, Any]:
     return dict(row)
 
 
+SORTABLE = {"name": _o.name, "role": _o.role, "state": _o.state, "country": _o.country,
+            "created_at": _o.created_at, "organisation_id": _o.organisation_id}  # fmt: skip
+"""The columns ``GET /organisations`` sorts by (the API offers exactly these)."""
+
+
 def list_organisations(
     conn: Connection, query: ListQuery, *, role: str | None = None, state: str | None = None,
     country: str | None = None,
@@ -112,9 +118,7 @@ def list_organisations(
     where = [c == v for c, v in ((_o.role, role), (_o.state, state), (_o.country, country)) if v is not None]
     return fetch_page(
         conn, select(*PUBLIC_COLUMNS), query, key=_o.organisation_id, where=where,
-        sortable={"name": _o.name, "role": _o.role, "state": _o.state, "country": _o.country,
-                  "created_at": _o.created_at, "organisation_id": _o.organisation_id},
-        searchable=(_o.name, _o.email, _o.tax_id),
+        sortable=SORTABLE, searchable=(_o.name, _o.email, _o.tax_id),
     )  # fmt: skip
 
 
@@ -143,17 +147,17 @@ def update_organisation(
 def store_logo(
     conn: Connection, storage: FileStorage, principal: Principal, organisation_id: int, content: bytes
 ) -> str:
-    """Checks size and type by content (PNG or JPEG; never SVG, which can carry script), stores it, links it."""
+    """Decodes the logo (PNG or JPEG; never SVG, which can carry script), stores its re-encoded pixels, links it.
+
+    What is stored is what Pillow wrote, never the bytes sent: a file that only starts like a PNG is refused, and
+    trailing data and metadata are dropped (ADR 0011)."""
     get_organisation(conn, organisation_id)
     permissions.authorize_update_organisation(principal, organisation_id)
     if len(content) > MAX_LOGO_BYTES:
         raise PayloadTooLarge(f"A logo may be at most {MAX_LOGO_BYTES // 1024} KiB.")
-    kind = next((kind for magic, kind in LOGO_TYPES.items() if content.startswith(magic)), None)
-    if kind is None:
-        raise UnsupportedMediaType("A logo must be a PNG or JPEG image.")
-    content_type, extension = kind
-    key = f"logos/{organisation_id}/{hashlib.sha256(content).hexdigest()[:32]}.{extension}"
-    url = storage.put(key, content, content_type)
+    image = images.reencode(content, max_pixels=MAX_LOGO_PIXELS)
+    key = f"logos/{organisation_id}/{hashlib.sha256(image.content).hexdigest()[:32]}.{image.extension}"
+    url = storage.put(key, image.content, image.content_type)
     conn.execute(update(organisation).where(_o.organisation_id == organisation_id)
                  .values(logo_url=url, updated_at=datetime.now(UTC)))  # fmt: skip
     audit.record(conn, principal, "organisation.logo", organisation_id=organisation_id, target_id=organisation_id,

@@ -19,7 +19,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_validator
 
-from node.identity.permissions import API, DESCRIPTIVE_ROLES, GOVERNMENT, ROOT, USER_ROLES
+from node.identity.permissions import ACTIVE, API, DESCRIPTIVE_ROLES, GOVERNMENT, ROOT, SUSPENDED, USER_ROLES
 
 MAX_BIGINT = 2**63 - 1
 """Largest PostgreSQL ``bigint``: ids above it cannot exist, and must be a 422 rather than a database error."""
@@ -40,6 +40,11 @@ assert set(get_args(UserRole)) == set(USER_ROLES) - {ROOT}
 AnyUserRole = Literal["Root", "Admin", "Manager", "ViewOnly"]
 """Every role a user can have, for filters: Root exists, it just cannot be given."""
 assert get_args(AnyUserRole) == USER_ROLES
+AnyOrganisationRole = Literal["Government", CreatableOrganisationRole]
+"""Every role an organisation can have, for filters: the one Government is made by ``registry setup``."""
+assert set(get_args(AnyOrganisationRole)) == {GOVERNMENT, *get_args(CreatableOrganisationRole)}
+OrganisationState = Literal["active", "suspended"]
+assert get_args(OrganisationState) == (ACTIVE, SUSPENDED)
 
 _LINE_BREAKING_OR_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Control (CR, LF, tab, ESC...), format (bidi overrides, zero-width space), lone surrogates, line/paragraph

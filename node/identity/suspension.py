@@ -71,28 +71,26 @@ def clean_remarks(remarks: str | None, *, required: bool) -> str | None:
 
 
 def suspend(
-    db: Engine | Connection, settings: Settings, registry: Registry, principal: Principal, organisation_id: int,
-    remarks: str,
-) -> list[int]:  # fmt: skip
+    engine: Engine, settings: Settings, registry: Registry, principal: Principal, organisation_id: int, remarks: str
+) -> list[int]:
     """Suspends; returns the programmes whose certification by this organisation was revoked.
 
-    ``db`` should be the engine: the change commits in transactions of its own. A connection is accepted for older
-    callers; its engine is used and its transaction is left alone (so it must hold no lock on the organisation).
+    Takes the engine, not a connection: the intent and its completion commit in transactions of their own.
     """
     permissions.authorize_change_organisation_state(principal)
     text = clean_remarks(remarks, required=True)
-    done = _request(_engine(db), settings, registry, principal, organisation_id, SUSPEND, text)
+    done = _request(engine, settings, registry, principal, organisation_id, SUSPEND, text)
     return list(done.result["revoked_certifications"])
 
 
 def activate(
-    db: Engine | Connection, settings: Settings, registry: Registry, principal: Principal, organisation_id: int,
+    engine: Engine, settings: Settings, registry: Registry, principal: Principal, organisation_id: int,
     remarks: str | None,
 ) -> None:  # fmt: skip
-    """Activates (unfreezes); ``db`` as for :func:`suspend`."""
+    """Activates (unfreezes); the engine as for :func:`suspend`."""
     permissions.authorize_change_organisation_state(principal)
     text = clean_remarks(remarks, required=False)
-    _request(_engine(db), settings, registry, principal, organisation_id, ACTIVATE, text)
+    _request(engine, settings, registry, principal, organisation_id, ACTIVATE, text)
 
 
 def complete_pending(engine: Engine, settings: Settings, registry: Registry, *, older_than: float = 0.0) -> list[int]:
@@ -104,10 +102,6 @@ def complete_pending(engine: Engine, settings: Settings, registry: Registry, *, 
 
 
 # ---------------------------------------------------------------------------------------------------- internals
-
-
-def _engine(db: Engine | Connection) -> Engine:
-    return db if isinstance(db, Engine) else db.engine
 
 
 def _ref(organisation_id: int, version: int, what: str) -> bytes:

@@ -92,6 +92,11 @@ def get_user(conn: Connection, principal: Principal, user_id: int) -> dict[str, 
     return dict(conn.execute(_base().where(_u.user_id == user_id)).mappings().one())
 
 
+SORTABLE = {"name": _u.name, "email": _u.email, "role": _u.role, "organisation_id": _u.organisation_id,
+            "created_at": _u.created_at, "user_id": _u.user_id}  # fmt: skip
+"""The columns ``GET /users`` sorts by (the API offers exactly these)."""
+
+
 def list_users(
     conn: Connection, principal: Principal, query: ListQuery, *, organisation_id: int | None = None,
     role: str | None = None,
@@ -100,9 +105,7 @@ def list_users(
     where += [c == v for c, v in ((_u.organisation_id, organisation_id), (_u.role, role)) if v is not None]
     return fetch_page(
         conn, _base(), query, key=_u.user_id, where=where,
-        sortable={"name": _u.name, "email": _u.email, "role": _u.role, "organisation_id": _u.organisation_id,
-                  "created_at": _u.created_at, "user_id": _u.user_id},
-        searchable=(_u.name, _u.email, organisation.c.name),
+        sortable=SORTABLE, searchable=(_u.name, _u.email, organisation.c.name),
     )  # fmt: skip
 
 

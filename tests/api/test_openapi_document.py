@@ -55,9 +55,13 @@ def test_sort_parameters_list_the_columns_they_accept(document: dict[str, Any]) 
         param for _, _, op in _operations(document) for param in op.get("parameters", []) if param["name"] == "sort"
     ]
     assert len(sorts) == 3
+    schemas = document["components"]["schemas"]
     for parameter in sorts:
-        choices = next(s for s in parameter["schema"]["anyOf"] if s.get("type") == "string")
-        assert choices["enum"], parameter
+        reference = next(s["$ref"] for s in parameter["schema"]["anyOf"] if "$ref" in s)
+        choices = schemas[reference.rsplit("/", 1)[1]]["enum"]
+        assert choices, parameter
+        assert "password_hash" not in choices
+    assert set(schemas["UserSort"]["enum"]) == {"name", "email", "role", "organisation_id", "created_at", "user_id"}
 
 
 def test_ids_in_paths_are_bounded_to_what_the_database_holds(document: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from bench.load import generate
 from indexer.reconcile import reconcile
@@ -18,10 +18,11 @@ from indexer.runner import LOCK_KEY
 from node.chain.deployment import Deployment
 from node.chain.registry import Registry
 from node.config import ANVIL_DEV_KEY
+from node.models import chain
 from node.paths import PROJECT_ROOT
 from tests.conftest import authorised_programme, ref
 from tests.indexer.processes import IndexerProcess, cursor, wait_for
-from tests.indexer.serials import move_serials_in_every_programme, programmes_across_the_serial_range
+from tests.indexer.serials import U64_MAX, move_serials_in_every_programme, programmes_across_the_serial_range
 
 pytestmark = pytest.mark.slow
 
@@ -131,18 +132,28 @@ def test_cli_reconcile_exit_status_and_rebuild_repairs(
     assert _cli(env, "reconcile").returncode == 0
 
 
+def _last_block(engine: Engine) -> tuple[int, int]:
+    b = chain.serial_block.c
+    with engine.connect() as conn:
+        last = conn.execute(select(b.block_end, b.holder).order_by(b.block_end.desc()).limit(1)).one()
+    return last.block_end, last.holder
+
+
 def test_cli_indexes_and_rebuilds_serials_across_the_uint64_range(
-    registry: Registry, database_url: str, deployment: Deployment, tmp_path: Path, clean_chain_schema: None,
-    no_organisations: None,
+    registry: Registry, engine: Engine, database_url: str, deployment: Deployment, tmp_path: Path,
+    clean_chain_schema: None, no_organisations: None,
 ) -> None:  # fmt: skip
-    """Issue 8: serial blocks below and above 2^31 (and 2^63) in one `index --once` batch stalled the indexer."""
+    """Issue 8: serial blocks below and above 2^31 (and 2^63) in one `index --once` batch stalled the indexer.
+    The chain data reaches the last serial, 2^64 - 1, which `reconcile` compares with the contract's blocks."""
     move_serials_in_every_programme(registry, programmes_across_the_serial_range(registry))
     env = IndexerProcess(tmp_path, database_url, registry.client.rpc_url, deployment, "cli")
     indexed = _cli(env, "index", "--once")
     assert indexed.returncode == 0, indexed.stderr[-2000:]
+    assert _last_block(engine) == (U64_MAX, 12)
     clean = _cli(env, "reconcile")
     assert (clean.returncode, clean.stdout.strip().splitlines()[-1]) == (0, "0 difference(s)")
     assert _cli(env, "index", "--once", "--rebuild").returncode == 0
+    assert _last_block(engine) == (U64_MAX, 12)
     assert _cli(env, "reconcile").returncode == 0
 
 

@@ -1,39 +1,43 @@
 """Serials and amounts are ``uint64``: the indexer projects, rolls back and rebuilds batches whose serial blocks
-lie on both sides of 2^31 (PostgreSQL INTEGER) and 2^63 (BIGINT), up to 2^64 - 1, and account ids past 2^31.
+end at 2^31 - 1 (PostgreSQL INTEGER's maximum), 2^63 - 1 (BIGINT's), past 2^63 and at 2^64 - 1, with account ids
+past 2^31.
 
-Chain tests use data the contract issues (``tests.indexer.serials``); it cannot issue serial 2^64 - 1 itself, so
-one test projects hand-made events with a block ending there straight into PostgreSQL.
+Every test drives the real contract (``tests.indexer.serials``), which issues serials up to 2^64 - 1 itself, so
+chain data reaches every boundary and no hand-made events are needed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select
 
-from indexer.apply import apply_events
-from indexer.decoding import Event
 from indexer.reconcile import reconcile
-from indexer.reorg import rollback_to
 from indexer.runner import Indexer
 from indexer.service import clear_projections
 from node.chain.registry import Registry
+from node.models import chain
 from tests.conftest import ref
 from tests.indexer.serials import (
     BIG_ACCOUNT,
     BIGINT_MAX,
+    HIGH_START,
     INT_MAX,
-    LAST_ISSUABLE,
+    MIDDLE_FIRST_HALF,
     U64_MAX,
     move_serials_in_every_programme,
     programmes_across_the_serial_range,
 )
 
+Block = tuple[int, int, int, int, str]
+"""(programme, first serial, last serial, holder, state) of a projected serial block."""
 
-def _blocks(db: Connection) -> list[tuple[int, int, int, int, str]]:
-    rows = db.execute(text("select programme_id, block_start, block_end, holder, state from chain.serial_block "
-                           "order by block_start"))  # fmt: skip
-    result = [(int(p), int(s), int(e), int(h), str(st)) for p, s, e, h, st in rows]
+
+def _blocks(db: Connection) -> list[Block]:
+    """Read through the ``chain`` tables, so serials come back as ``int`` (``U64``), never ``Decimal``."""
+    b = chain.serial_block.c
+    rows = db.execute(select(b.programme_id, b.block_start, b.block_end, b.holder, b.state).order_by(b.block_start))
+    result = [(pid, start, end, holder, state) for pid, start, end, holder, state in rows]
     db.commit()
     return result
 
@@ -43,16 +47,22 @@ def test_one_batch_mixing_serials_below_2_31_past_2_63_and_at_2_64_projects(
 ) -> None:
     p = programmes_across_the_serial_range(registry)
     move_serials_in_every_programme(registry, p)
-    indexer.catch_up(db)  # one range: the batch loads blocks ending at 2^31 - 1, past 2^63 and at 2^64 - 1
+    indexer.catch_up(db)  # one range: the batch loads blocks ending at 2^31 - 1, 2^63 - 1, past 2^63, 2^64 - 1
 
     assert reconcile(db, registry.contract, registry.client.rpc_url) == []
     blocks = _blocks(db)
-    ends = {end for _, _, end, _, _ in blocks}
-    assert {INT_MAX, 2**31 + 2**62 + 2**61 - 1, 2**63 + 2**31 - 1, LAST_ISSUABLE} <= ends
-    assert (p.high, 2**63 + 2**31, 2**63 + 2**31 + 6, BIG_ACCOUNT, "held") in blocks
-    assert blocks[-1] == (p.high, 2**63 + 2**31 + 17, LAST_ISSUABLE, 12, "held")  # 7 moved, 9 + 1 retired
-    transferred = db.execute(text(f"select amount from chain.transfer where programme_id = {p.middle}")).scalar()
-    assert transferred == 2**61 + 3
+    assert {INT_MAX, BIGINT_MAX, 2**63 + 2**31 - 1, U64_MAX} <= {end for _, _, end, _, _ in blocks}
+    assert all(type(v) is int for row in blocks for v in row[:4])
+    assert (p.middle, 2**31 + MIDDLE_FIRST_HALF, BIGINT_MAX, 21, "held") in blocks  # moved whole
+    assert (p.middle, 2**63 + 2**30, 2**63 + 2**30 + 2, 21, "held") in blocks  # split past 2^63
+    assert (p.high, HIGH_START, HIGH_START + 6, BIG_ACCOUNT, "held") in blocks
+    assert blocks[-1] == (p.high, HIGH_START + 17, U64_MAX, 12, "held")  # 7 moved, 9 + 1 retired
+    t = chain.transfer.c
+    assert db.execute(select(t.amount).where(t.programme_id == p.middle)).scalar() == MIDDLE_FIRST_HALF + 3
+    h = chain.programme.c
+    assert db.execute(select(h.serial_end, h.credit_issued).where(h.programme_id == p.high)).one() == (
+        U64_MAX, U64_MAX - HIGH_START + 1,
+    )  # fmt: skip
     db.commit()
 
 
@@ -62,9 +72,10 @@ def test_later_batches_load_stored_blocks_on_both_sides_of_2_31_and_2_63(
     p = programmes_across_the_serial_range(registry)
     indexer.catch_up(db)
     move_serials_in_every_programme(registry, p)
-    indexer.catch_up(db)  # the moves' source blocks are now read back from PostgreSQL
+    indexer.catch_up(db)  # the moves' source blocks, up to the one ending at 2^64 - 1, are read back from PostgreSQL
 
     assert reconcile(db, registry.contract, registry.client.rpc_url) == []
+    assert _blocks(db)[-1] == (p.high, HIGH_START + 17, U64_MAX, 12, "held")
 
 
 def _tx(registry: Registry, function: str, *args: object) -> dict[str, object]:
@@ -84,10 +95,13 @@ def test_rollback_and_rebuild_replay_serials_up_to_2_64_and_accounts_past_2_31(
     indexer.catch_up(db)
     assert reconcile(db, registry.contract, registry.client.rpc_url) == []
 
-    # Orphan the moves and freezes; the replacement moves other serials on both sides of 2^63 and at 2^64 - 1.
+    # Orphan the moves and freezes (the split block ending at 2^64 - 1 goes back to its issued size). The
+    # replacement moves owner 11's whole block ending at 2^63 - 1 plus one serial past it, and the high
+    # programme's whole block ending at 2^64 - 1 to an account past INTEGER.
+    high_size = U64_MAX - HIGH_START + 1
     replacements = [
-        [_tx(registry, "transfer", p.middle, 11, 30, 2**61 + 1, ref()), 0],  # a whole block, a split past 2^63
-        [_tx(registry, "transfer", p.high, 12, BIG_ACCOUNT - 1, 2**62, ref()), 1],
+        [_tx(registry, "transfer", p.middle, 11, 30, MIDDLE_FIRST_HALF + 1, ref()), 0],
+        [_tx(registry, "transfer", p.high, 12, BIG_ACCOUNT - 1, high_size, ref()), 1],
         [_tx(registry, "freezeAccount", BIG_ACCOUNT - 1, ref()), 2],
     ]
     registry.client.w3.provider.make_request("anvil_reorg", [6, replacements])  # type: ignore[arg-type]
@@ -95,83 +109,16 @@ def test_rollback_and_rebuild_replay_serials_up_to_2_64_and_accounts_past_2_31(
 
     assert indexer.stats.reorgs == 1
     assert reconcile(db, registry.contract, registry.client.rpc_url) == []
-    frozen = {int(a) for (a,) in db.execute(text("select account_id from chain.account where frozen"))}
+    frozen = set(db.execute(select(chain.account.c.account_id).where(chain.account.c.frozen)).scalars())
     assert frozen == {BIG_ACCOUNT - 1}
-    holders = {int(h) for (h,) in db.execute(text("select distinct holder from chain.serial_block"))}
-    assert {30, BIG_ACCOUNT - 1} <= holders
-    assert not {20, 21, BIG_ACCOUNT} & holders
-    db.commit()
     projected = _blocks(db)
+    assert {12, 20, 21, BIG_ACCOUNT}.isdisjoint(holder for _, _, _, holder, _ in projected)
+    assert (p.middle, 2**31 + MIDDLE_FIRST_HALF, BIGINT_MAX, 30, "held") in projected
+    assert (p.middle, 2**63 + 2**30, 2**63 + 2**30, 30, "held") in projected
+    assert projected[-1] == (p.high, HIGH_START, U64_MAX, BIG_ACCOUNT - 1, "held")
 
     clear_projections(engine)
     rebuilt = make_indexer()
     rebuilt.catch_up(db)
     assert reconcile(db, registry.contract, registry.client.rpc_url) == []
     assert _blocks(db) == projected
-
-
-def _event(name: str, block: int, index: int, **args: object) -> Event:
-    return Event(name=name, args={"requestRef": "0x" + "ab" * 32, **args}, block_number=block,
-                 block_hash=block.to_bytes(32, "big"), tx_hash=(block * 100 + index).to_bytes(32, "big"),
-                 log_index=index)  # fmt: skip
-
-
-def _programme(pid: int, block: int, start: int, end: int, owners: tuple[int, int]) -> list[Event]:
-    programme = {"externalId": f"EXT-{pid}", "sector": 0, "sectoralScope": 1, "country": "0x4e47",
-                 "creditUnit": "0x49544d4f", "startTime": 1_672_531_200, "endTime": 1_767_225_600,
-                 "creditEstimate": end - start + 1, "owners": list(owners), "sharesPpm": [500_000, 500_000],
-                 "regions": []}  # fmt: skip
-    return [
-        _event("ProgrammeCreated", block, 0, programmeId=pid, programme=programme),
-        _event("ProgrammeAuthorised", block, 1, programmeId=pid, serialStart=start, serialEnd=end),
-    ]
-
-
-def _issued(pid: int, block: int, blocks: list[tuple[int, int, int]]) -> Event:
-    amount = sum(end - start + 1 for _, start, end in blocks)
-    return _event("CreditsIssued", block, 2, programmeId=pid, amount=amount, totalIssued=amount,
-                  blocks=[{"holder": h, "start": s, "end": e} for h, s, e in blocks])  # fmt: skip
-
-
-def _transferred(pid: int, block: int, index: int, sender: int, moves: list[tuple[int, int, int]]) -> Event:
-    amount = sum(end - start + 1 for start, end, _ in moves)
-    return _event("CreditsTransferred", block, index, programmeId=pid, to=20, amount=amount,
-                  moves=[{"start": s, "end": e, "sourceEnd": source} for s, e, source in moves],
-                  **{"from": sender})  # fmt: skip
-
-
-def test_projection_and_rollback_store_serials_up_to_2_64_minus_1(db: Connection, clean_chain_schema: None) -> None:
-    """Hand-made events: blocks ending at 2^31 - 1, 2^31 + 9, 2^63 - 1 and 2^64 - 1 in every batch."""
-    issued = [
-        *_programme(1, 100, 1, 2**31 + 9, (10, 11)),
-        _issued(1, 100, [(10, 1, INT_MAX), (11, 2**31, 2**31 + 9)]),
-        *_programme(2, 101, 2**63 - 50, U64_MAX, (10, 11)),
-        _issued(2, 101, [(10, 2**63 - 50, BIGINT_MAX), (11, 2**63, U64_MAX)]),
-    ]
-    moved = [
-        _transferred(1, 102, 0, 10, [(1, 5, INT_MAX)]),
-        _transferred(1, 102, 1, 11, [(2**31, 2**31 + 9, 2**31 + 9)]),
-        _transferred(2, 102, 2, 10, [(2**63 - 50, BIGINT_MAX, BIGINT_MAX)]),
-        _transferred(2, 102, 3, 11, [(2**63, 2**63 + 2, U64_MAX)]),
-    ]
-    after_issue = [(1, INT_MAX, 10), (2**31, 2**31 + 9, 11), (2**63 - 50, BIGINT_MAX, 10), (2**63, U64_MAX, 11)]
-    after_moves = [(1, 5, 20), (6, INT_MAX, 10), (2**31, 2**31 + 9, 20), (2**63 - 50, BIGINT_MAX, 20),
-                   (2**63, 2**63 + 2, 20), (2**63 + 3, U64_MAX, 11)]  # fmt: skip
-
-    def blocks() -> list[tuple[int, int, int]]:
-        return [(start, end, holder) for _, start, end, holder, _ in _blocks(db)]
-
-    apply_events(db, [*issued, *moved])  # one batch
-    db.commit()
-    assert blocks() == after_moves
-    balances = db.execute(text("select programme_id, account_id, balance from chain.holding order by 1, 2")).all()
-    assert [tuple(int(v) for v in row) for row in balances] == [
-        (1, 10, INT_MAX - 5), (1, 11, 0), (1, 20, 15), (2, 10, 0), (2, 11, 2**63 - 3), (2, 20, 53),
-    ]  # fmt: skip
-
-    rollback_to(db, 101, (101).to_bytes(32, "big"), "registry")  # replays both programmes from the journal
-    db.commit()
-    assert blocks() == after_issue
-    apply_events(db, moved)  # the moves' source blocks are read back from PostgreSQL
-    db.commit()
-    assert blocks() == after_moves

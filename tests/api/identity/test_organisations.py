@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
-from tests.api.identity.world import World, unique
+from tests.api.identity.world import World, real_png, unique
 
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+PNG = real_png()
 
 
 def _body(**overrides: Any) -> dict[str, Any]:
@@ -91,7 +93,7 @@ def test_the_list_filters_sorts_searches_and_pages(app_client: TestClient, world
     assert {o["role"] for o in certifiers["items"]} == {"Certifier"}
     assert app_client.get("/organisations", headers=headers, params={"q": "100%_"}).json()["total"] == 0
     bad_sort = app_client.get("/organisations", headers=headers, params={"sort": "password"})
-    assert (bad_sort.status_code, bad_sort.json()["type"]) == (422, "/problems/invalid-input")
+    assert (bad_sort.status_code, bad_sort.json()["type"]) == (422, "/problems/validation-error")  # not in the enum
     assert app_client.get("/organisations", headers=headers, params={"size": 1000}).status_code == 422
 
 
@@ -112,12 +114,35 @@ def test_an_admin_updates_its_organisation_and_uploads_a_logo_that_is_served(
     url = logo.json()["logo_url"]
     assert url.startswith("http://testserver/files/logos/")
     served = app_client.get(url.removeprefix("http://testserver"))
-    assert (served.status_code, served.content) == (200, PNG)
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(served.content)).size == Image.open(io.BytesIO(PNG)).size  # re-encoded, same picture
+
+
+def test_a_png_polyglot_carrying_html_is_refused_and_nothing_is_stored(app_client: TestClient, world: World) -> None:
+    """Issue 8: PNG magic bytes followed by HTML were stored and served as image/png."""
+    polyglot = b"\x89PNG\r\n\x1a\n<html><script>alert(document.cookie)</script></html>"
+    response = app_client.put(f"/organisations/{world.certifier}/logo", headers=world.headers("cert_admin"),
+                              files={"file": ("logo.png", polyglot, "image/png")})  # fmt: skip
+    assert response.status_code == 415
+    organisation = app_client.get(f"/organisations/{world.certifier}", headers=world.headers("cert_admin")).json()
+    assert organisation["logo_url"] is None
+
+
+def test_a_logo_upload_above_the_request_limit_is_refused_before_it_is_read(
+    app_client: TestClient, world: World
+) -> None:
+    """Issue 8: a 60 MiB logo was read whole before its 413."""
+    huge = b"\x89PNG" + b"0" * (60 * 1024 * 1024)
+    response = app_client.put(f"/organisations/{world.developer}/logo", headers=world.headers("dev_admin"),
+                              files={"file": ("logo.png", huge, "image/png")})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/payload-too-large"
 
 
 @pytest.mark.parametrize(
     ("content", "status"),
-    [(b"<svg onload='alert(1)'></svg>", 415), (b"GIF89a", 415), (b"\x89PNG\r\n\x1a\n" + b"0" * (1024 * 1024), 413)],
+    [(b"<svg onload='alert(1)'></svg>", 415), (b"GIF89a", 415), (real_png() + b"0" * (1024 * 1024), 413)],
     ids=["svg", "gif", "over 1 MiB"],
 )
 def test_logos_must_be_png_or_jpeg_up_to_one_mebibyte(

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.identity.world import CALLERS, World, unique
+from tests.api.identity.world import CALLERS, World, real_png, unique
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = real_png()
 Action = Callable[[TestClient, World, str, dict[str, str]], httpx.Response]
 
 

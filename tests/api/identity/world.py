@@ -6,9 +6,11 @@ real signed session tokens (or a real API key), so only the password check of lo
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass, field
 
+from PIL import Image
 from sqlalchemy import Engine, text
 
 from node.chain.registry import Registry
@@ -28,6 +30,13 @@ _serial = itertools.count(1)
 
 def unique(prefix: str) -> str:
     return f"{prefix}{next(_serial)}"
+
+
+def real_png(size: tuple[int, int] = (64, 32)) -> bytes:
+    """A small, valid PNG (logos are decoded, so magic bytes alone no longer pass)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (20, 120, 60)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 @dataclass
@@ -84,9 +93,9 @@ class World:
         return Principal(row.user_id, row.email, row.role, row.organisation_id, row.org_role, row.state)
 
     def suspend(self, organisation_id: int) -> list[int]:
-        with self.engine.begin() as conn:
-            return suspension.suspend(conn, self.settings, self.registry, self.principal(self.members["root"].user_id),
-                                      organisation_id, "suspended by the test world")  # fmt: skip
+        root = self.principal(self.members["root"].user_id)
+        return suspension.suspend(self.engine, self.settings, self.registry, root, organisation_id,
+                                  "suspended by the test world")  # fmt: skip
 
     # ------------------------------------------------------------------ calling
 
