@@ -7,13 +7,15 @@ packages); FastAPI's default page would load them from a CDN, blank on a registr
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.paths import PROJECT_ROOT
 
 SWAGGER_UI_DIR = PROJECT_ROOT / "node_modules" / "swagger-ui-dist"
 STATIC_DIR = PROJECT_ROOT / "api" / "static"
+_ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - API</title>
@@ -41,7 +43,12 @@ def install(app: FastAPI) -> None:
     def docs() -> HTMLResponse:
         return HTMLResponse((_PAGE if installed else _MISSING).format(title=app.title))
 
+    @router.get("/docs/assets/{name}")
+    def asset(name: str) -> FileResponse:
+        """Only the files the page loads (the package also ships demo pages that are not ours to serve)."""
+        if not installed or name not in _ASSETS:
+            raise StarletteHTTPException(404, "Not Found")
+        return FileResponse(SWAGGER_UI_DIR / name)
+
     app.include_router(router)
-    if installed:
-        app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
     app.mount("/docs/static", StaticFiles(directory=STATIC_DIR), name="docs-static")

@@ -58,6 +58,17 @@ def _add_models(schemas: dict[str, Any]) -> None:
         schemas[model.__name__] = document
 
 
+_RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}
+
+
+def _declares_its_own_body(response: dict[str, Any]) -> bool:
+    """A response an endpoint documented with its own model (``/health``'s 503), not a problem stub of
+    ``documented(...)`` nor FastAPI's own 422."""
+    fastapi_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+    return any(media != PROBLEM_JSON and content.get("schema") not in (None, {}, fastapi_422)
+               for media, content in response.get("content", {}).items())  # fmt: skip
+
+
 def make_truthful(document: dict[str, Any]) -> dict[str, Any]:
     """Rewrites ``document`` in place (and returns it) with every error answer an operation can give."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
@@ -75,11 +86,14 @@ def make_truthful(document: dict[str, Any]) -> dict[str, Any]:
             for added in statuses:
                 responses.setdefault(str(added), {"description": describe(added)})
             for code, response in responses.items():
-                if code.isdigit() and int(code) >= 400:
-                    if code == "422":
-                        response["description"] = describe(422)
-                    schema = "ValidationProblem" if code == "422" else "Problem"
-                    response["content"] = {PROBLEM_JSON: {"schema": _schema_ref(schema)}}
+                if not (code.isdigit() and int(code) >= 400) or _declares_its_own_body(response):
+                    continue  # e.g. /health's 503 is a Health document, not a problem
+                if code == "422":
+                    response["description"] = describe(422)
+                schema = "ValidationProblem" if code == "422" else "Problem"
+                response["content"] = {PROBLEM_JSON: {"schema": _schema_ref(schema)}}
+                if code in ("429", "503"):
+                    response["headers"] = {"Retry-After": _RETRY_AFTER}
             operation["responses"] = dict(sorted(responses.items()))
     return document
 

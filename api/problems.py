@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from node.chain.errors import ContractRevert
@@ -39,6 +40,8 @@ async def _registry_error(request: Request, exc: Exception) -> JSONResponse:
         response.headers["WWW-Authenticate"] = "Bearer"
     if exc.status_code == 429 and "retry_after" in exc.extensions:
         response.headers["Retry-After"] = str(exc.extensions["retry_after"])
+    if exc.status_code == 503:
+        response.headers["Retry-After"] = "5"
     return response
 
 
@@ -78,8 +81,9 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DBAPIError)
-    logger.error("database unavailable: %s", type(exc.orig).__name__)
+    """The database is down, or every pooled connection stayed busy past the pool timeout."""
+    reason = type(exc.orig).__name__ if isinstance(exc, DBAPIError) else type(exc).__name__
+    logger.error("database unavailable: %s", reason)
     detail = "The database is unavailable; try again shortly."
     response = problem(503, "service-unavailable", "Service unavailable", detail, request.url.path,
                        error="ServiceUnavailable")  # fmt: skip
@@ -106,6 +110,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled)
 
 

@@ -22,6 +22,10 @@ PAGE_POLICY = (
 FILE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'"
 
 
+_CREDENTIALS = {b"authorization", b"api-key", b"api_key"}
+"""Request headers that make an answer personal (a session token, or an API key in either spelling)."""
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, *, https: bool) -> None:
         self.app = app
@@ -39,7 +43,7 @@ class SecurityHeaders:
             b"x-frame-options": b"DENY",
             b"cross-origin-opener-policy": b"same-origin",
         }
-        if path.startswith("/auth") or any(name == b"authorization" for name, _ in scope.get("headers", ())):
+        if path.startswith("/auth") or any(name in _CREDENTIALS for name, _ in scope.get("headers", ())):
             defaults[b"cache-control"] = b"no-store"
         if self.https:
             defaults[b"strict-transport-security"] = b"max-age=31536000"

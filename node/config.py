@@ -109,8 +109,9 @@ class Settings(BaseSettings):
     """Base URL users reach the node at; links in emails (set password, reset password) start with it. Unset: the
     node's own address, ``http://<API_HOST>:<API_PORT>`` (a wildcard host becomes 127.0.0.1)."""
 
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    """Largest request body (JSON, forms) the API reads; larger ones get 413 before they are buffered."""
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest request body (JSON, forms) the API reads; larger ones get 413 before they are buffered. The
+    registry's JSON documents are a few KiB; files go through uploads (``MAX_UPLOAD_BYTES``)."""
 
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     """Largest ``multipart/form-data`` request (file uploads); each kind of file has its own, smaller limit."""

@@ -9,10 +9,9 @@ before any pixel is decoded, so a small file that expands to gigabytes (a decomp
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from node.errors import InvalidInput, UnsupportedMediaType
 
@@ -34,27 +33,28 @@ class Reencoded:
 def reencode(content: bytes, *, max_pixels: int = MAX_PIXELS) -> Reencoded:
     """The PNG or JPEG in ``content``, decoded and written again (same format, no metadata, EXIF rotation applied).
 
-    Raises ``UnsupportedMediaType`` for anything that is not a decodable PNG or JPEG and ``InvalidInput`` for an
-    image with more than ``max_pixels`` pixels.
+    Raises ``UnsupportedMediaType`` for anything that is not a decodable PNG or JPEG (whatever Pillow raises while
+    reading it: a hostile file is not a server error) and ``InvalidInput`` for more than ``max_pixels`` pixels.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    try:
+        image = Image.open(io.BytesIO(content), formats=tuple(_FORMATS))
+    except Image.DecompressionBombError as exc:
+        raise InvalidInput(f"The image has more than {max_pixels} pixels.") from exc
+    except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, truncated chunks, oversized text chunks...
+        raise UnsupportedMediaType("The file is not a PNG or JPEG image.") from exc
+    with image:
+        # A JPEG with a multi-picture marker opens as MPO (a JPEG subclass): only the two formats are accepted.
+        if image.format not in _FORMATS:
+            raise UnsupportedMediaType("The file is not a PNG or JPEG image.")
+        width, height = image.size
+        if width * height > max_pixels:
+            raise InvalidInput(f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted.")
+        source_format = image.format
         try:
-            image = Image.open(io.BytesIO(content), formats=tuple(_FORMATS))
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise InvalidInput(f"The image has more than {max_pixels} pixels.") from exc
-        except UnidentifiedImageError as exc:
-            raise UnsupportedMediaType("The file is not a PNG or JPEG image.") from exc
-        with image:
-            width, height = image.size
-            if width * height > max_pixels:
-                raise InvalidInput(f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted.")
-            source_format = image.format or ""
-            try:
-                image.load()
-                upright = ImageOps.exif_transpose(image)
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
-                raise UnsupportedMediaType(f"The {source_format} image could not be decoded.") from exc
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+        except Exception as exc:  # noqa: BLE001 - any decoding failure is the file's fault
+            raise UnsupportedMediaType(f"The {source_format} image could not be decoded.") from exc
     content_type, extension = _FORMATS[source_format]
     output = io.BytesIO()
     if source_format == "JPEG":

@@ -1,20 +1,25 @@
-"""Login, the caller's own profile, and changing one's password."""
+"""Login (by password, or by an emailed sign-in link), the caller's own profile, and changing one's password."""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from starlette.background import BackgroundTask
 
 from api.auth import rate_limit
 from api.auth.dependencies import AnyPrincipal, CurrentPrincipal
+from api.problems import documented, problem
 from node.context import NodeContext
 from node.errors import Forbidden, InvalidCredentials
-from node.identity import password_links
+from node.identity import login_attempts, password_links
 from node.identity.bootstrap import forget_first_password
+from node.identity.login_attempts import LOGIN_LINK_DETAIL, ClientAddress, LoginLinkRequired
 from node.identity.schemas import LookupEmail
 from node.models.app import organisation, user_account
 from node.security.passwords import verify_password
@@ -53,6 +58,10 @@ class NewPassword(BaseModel):
     new_password: str = NewPasswordField
 
 
+class LoginLink(BaseModel):
+    token: str = Field(min_length=16, max_length=200, description="The token of the emailed sign-in link")
+
+
 class Accepted(BaseModel):
     detail: str
 
@@ -74,9 +83,22 @@ def _context(request: Request) -> NodeContext:
     return context
 
 
-def _client_address(request: Request) -> str:
-    """The address throttling counts: the peer, or what a configured trusted proxy named (``FORWARDED_ALLOW_IPS``)."""
-    return rate_limit.address_key(request.client.host if request.client else None)
+def _described(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``documented`` problem answers, each with what it means on this endpoint."""
+    responses = documented(*descriptions)
+    for status, description in descriptions.items():
+        responses[status]["description"] = description
+    return responses
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the limit allows another attempt (absent on /problems/login-link-required)",
+        "schema": {"type": "integer"},
+    }
+}
+_THROTTLED = ("Too many failed attempts (`/problems/too-many-login-attempts`, with `Retry-After`): per account and "
+              "address, per address or network, or past the account's ceiling")  # fmt: skip
 
 
 def _session(context: NodeContext, user_id: int) -> Session:
@@ -93,36 +115,88 @@ def _session(context: NodeContext, user_id: int) -> Session:
                    must_change_password=row.must_change_password)  # fmt: skip
 
 
-@router.post(
-    "/login",
-    response_model=Session,
-    responses={401: {"description": "Invalid credentials"}, 429: {"description": "Too many failed logins"}},
-)
-def login(body: Login, request: Request) -> Session:
+_LOGIN_RESPONSES = _described({
+    401: "Wrong email or password (the same answer for both)",
+    429: f"{_THROTTLED}; or, from an address new to an account past its ceiling, `/problems/login-link-required` "
+         "whatever the password: if it was right, the account was emailed a sign-in link (`POST /auth/login-link`)",
+})  # fmt: skip
+_LOGIN_RESPONSES[429]["headers"] = _RETRY_AFTER
+
+
+@router.post("/login", response_model=Session, responses=_LOGIN_RESPONSES)
+def login(body: Login, request: Request) -> Session | JSONResponse:
     """Email and password for a session token. The same error for an unknown email and a wrong password.
 
     The attempt is counted as a failure before the (slow) password check and turned into a success after it, so
-    parallel guesses cannot slip past the throttle (``api.auth.rate_limit``).
+    parallel guesses cannot slip past the throttle (``node.identity.login_attempts``). Past the account's failure
+    ceiling, an address the account has not logged in from lately gets one answer whatever the password, and a
+    right password only earns an emailed sign-in link: an attacker spread over many addresses can neither keep
+    guessing nor lock the owner out (ADR 0009).
     """
     context = _context(request)
     email = body.email  # already canonical (NFKC, case folded): see LookupEmail
+    client = rate_limit.client_of(request)
     with context.engine.begin() as conn:
-        attempt = rate_limit.begin_attempt(conn, context.settings, email, _client_address(request))
+        attempt = login_attempts.begin_attempt(conn, context.settings, email, client, login_link=True)
         row = conn.execute(
             select(user_account.c.user_id, user_account.c.password_hash).where(user_account.c.email == email)
         ).first()
-    if not verify_password(row.password_hash if row else None, body.password) or row is None:
+    right = verify_password(row.password_hash if row else None, body.password) and row is not None
+    if attempt.needs_login_link:
+        # The attempt stays a failure and the answer is the same either way; the link is sent after the answer
+        # has left, so neither the answer nor its timing says whether the password was right.
+        task = BackgroundTask(_send_login_link, context, row.user_id, client) if right and row else None
+        return _login_link_required(request, task)
+    if not right or row is None:
         raise InvalidCredentials("The email or the password is wrong.")
     with context.engine.begin() as conn:
-        rate_limit.succeed(conn, attempt)
+        login_attempts.succeed(conn, attempt.attempt_id)
     return _session(context, row.user_id)
 
 
+def _login_link_required(request: Request, task: BackgroundTask | None) -> JSONResponse:
+    """The ``LoginLinkRequired`` problem, built here rather than raised: a raised error's answer would drop the
+    background task that sends the link."""
+    response = problem(LoginLinkRequired.status_code, LoginLinkRequired.type_slug, LoginLinkRequired.title,
+                       LOGIN_LINK_DETAIL, request.url.path, error=LoginLinkRequired.__name__)  # fmt: skip
+    response.background = task
+    return response
+
+
+def _send_login_link(context: NodeContext, user_id: int, client: ClientAddress) -> None:
+    """Emails the sign-in link of a right password past the ceiling, once the neutral answer has been sent."""
+    try:
+        with context.engine.begin() as conn:
+            password_links.send_login_link(conn, context.settings, user_id, client)
+    except Exception:  # the client already has its answer; the operator gets the cause
+        logger.exception("A sign-in link could not be queued after the login was answered")
+
+
 @router.post(
-    "/password",
+    "/login-link",
     response_model=Session,
-    responses={401: {"description": "Wrong old password"}, 429: {"description": "Too many failed attempts"}},
+    responses=_described({400: "Unknown, expired, used or void link (the password or the email changed since)"}),
 )
+def login_link(body: LoginLink, request: Request) -> Session:
+    """A sign-in link's token for a session, as ``/auth/login`` gives. The link was emailed because the right
+    password came from an address new to an account past its failure ceiling; it works once, for 15 minutes, and
+    only while the account has the password and email it was sent for. The address it is redeemed from counts as
+    the owner's from then on: the next login from there needs no link."""
+    context = _context(request)
+    with context.engine.begin() as conn:
+        user_id = password_links.redeem_login_link(conn, body.token, rate_limit.client_of(request))
+    return _session(context, user_id)
+
+
+_PASSWORD_RESPONSES = _described({
+    401: "Wrong old password",
+    429: f"{_THROTTLED}. Past the ceiling an address new to the account must first sign in through an emailed "
+         "sign-in link",
+})  # fmt: skip
+_PASSWORD_RESPONSES[429]["headers"] = _RETRY_AFTER
+
+
+@router.post("/password", response_model=Session, responses=_PASSWORD_RESPONSES)
 def change_password(body: PasswordChange, principal: AnyPrincipal, request: Request) -> Session:
     """Changes the caller's password (the old one is required); other sessions end, this one is renewed.
 
@@ -133,14 +207,15 @@ def change_password(body: PasswordChange, principal: AnyPrincipal, request: Requ
     if principal.via_api_key:
         raise Forbidden("An API key cannot change a password; log in with the password.")
     with context.engine.begin() as conn:
-        attempt = rate_limit.begin_attempt(conn, context.settings, principal.email, _client_address(request))
+        attempt = login_attempts.begin_attempt(conn, context.settings, principal.email, rate_limit.client_of(request),
+                                               login_link=False)  # fmt: skip
         current = conn.execute(
             select(user_account.c.password_hash).where(user_account.c.user_id == principal.user_id)
         ).scalar()
     if not verify_password(current, body.old_password):
         raise InvalidCredentials("The old password is wrong.")
     with context.engine.begin() as conn:  # on its own: the old password matched, whatever the new one meets
-        rate_limit.succeed(conn, attempt)
+        login_attempts.succeed(conn, attempt.attempt_id)
     with context.engine.begin() as conn:
         password_links.set_password(conn, context.settings, principal.user_id, body.new_password, datetime.now(UTC),
                                     method="change")  # fmt: skip
@@ -171,7 +246,7 @@ def forgot_password(body: ForgotPassword, request: Request, background: Backgrou
 @router.post(
     "/reset-password",
     response_model=Accepted,
-    responses={400: {"description": "Invalid link"}, 422: {"description": "Too short, or the current password"}},
+    responses=_described({400: "Unknown, expired, used or void link", 422: "Too short, or the current password"}),
 )
 def reset_password(body: NewPassword, request: Request) -> Accepted:
     """Sets a password from a set-password or reset link's token; the token works once, and only while its user

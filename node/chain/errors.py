@@ -120,9 +120,14 @@ class ChainPermissionDenied(ContractRevert):
 
 
 class TransactionReverted(ContractRevert):
-    """A mined transaction reverted and the reason could not be recovered."""
+    """A mined transaction reverted and the reason could not be recovered.
 
-    status_code = 500
+    Every write is simulated first, so this means the chain changed between simulation and mining, or the node
+    could not read the reason back: a condition of the chain service, answered 503 (retry; request references make
+    a retry safe, ADR 0005), never a 500.
+    """
+
+    status_code = 503
     title = "Transaction reverted"
 
 

@@ -71,3 +71,14 @@ def test_ids_in_paths_are_bounded_to_what_the_database_holds(document: dict[str,
     for parameter in ids:
         assert parameter["schema"]["maximum"] == 2**63 - 1
         assert parameter["schema"]["minimum"] == 1
+
+
+def test_an_endpoints_own_error_model_is_kept(document: dict[str, Any]) -> None:
+    health_503 = document["paths"]["/health"]["get"]["responses"]["503"]
+    assert health_503["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Health"}
+
+
+def test_429_and_503_document_retry_after(document: dict[str, Any]) -> None:
+    login = document["paths"]["/auth/login"]["post"]["responses"]
+    assert "Retry-After" in login["429"]["headers"]
+    assert "Retry-After" in document["paths"]["/users"]["get"]["responses"]["503"]["headers"]

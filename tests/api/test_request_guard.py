@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from api.app import RECURSION_LIMIT
 from api.problems import PROBLEM_JSON
-from api.request_guard import MAX_JSON_DEPTH, RequestGuard, json_depth_exceeds
+from api.request_guard import MAX_JSON_DEPTH, SPOOL_BYTES, RequestGuard, json_depth_exceeds
 from node.chain.registry import Registry
 from node.config import Settings
 from tests.api.identity.world import build_world
@@ -112,7 +112,7 @@ def test_the_depth_scan_agrees_with_the_parsed_document(value: Any, limit: int) 
             return 1 + max((depth(x) for x in item.values()), default=0)
         return 0
 
-    assert json_depth_exceeds(json.dumps(value).encode(), limit) == (depth(value) > limit)
+    assert json_depth_exceeds(json.dumps(value), limit) == (depth(value) > limit)
 
 
 @pytest.mark.parametrize(
@@ -204,10 +204,32 @@ def test_the_app_runs_with_the_default_recursion_limit(api: TestClient) -> None:
 
 
 def test_a_200000_deep_login_body_is_a_problem_not_a_crash(api: TestClient) -> None:
-    body = '{"email": ' + "[" * 200_000 + "]" * 200_000 + ', "password": "x"}'
-    _problem(api.post("/auth/login", content=body, headers={"content-type": "application/json"}), 422,
-             "json-too-deep")  # fmt: skip
+    for depth, status, slug in ((200_000, 413, "payload-too-large"), (100_000, 422, "json-too-deep")):
+        body = '{"email": ' + "[" * depth + "]" * depth + ', "password": "x"}'
+        _problem(api.post("/auth/login", content=body, headers={"content-type": "application/json"}), status, slug)
     assert api.get("/health").status_code in (200, 503)
+
+
+def test_json_must_be_utf8(guarded: TestClient) -> None:
+    body = '{"name": "a"}'
+    for encoding in ("utf-16", "utf-32"):
+        response = guarded.post(
+            "/things/a", content=body.encode(encoding), headers={"content-type": "application/json"}
+        )
+        assert "UTF-8" in _problem(response, 422, "malformed-json")["detail"]
+    bom = guarded.post(
+        "/things/a", content=b"\xef\xbb\xbf" + body.encode(), headers={"content-type": "application/json"}
+    )
+    assert bom.status_code == 200
+
+
+def test_an_upload_larger_than_the_memory_spool_still_reaches_the_endpoint_whole(guarded: TestClient) -> None:
+    app = _guarded_app()
+    app.user_middleware.clear()
+    app.add_middleware(RequestGuard, max_body_bytes=8192, max_upload_bytes=4 * SPOOL_BYTES)
+    with TestClient(app) as client:
+        response = client.post("/upload", files={"file": ("big.bin", b"x" * (2 * SPOOL_BYTES + 17), "image/png")})
+    assert response.json() == {"size": 2 * SPOOL_BYTES + 17}
 
 
 @pytest.mark.parametrize(

@@ -61,3 +61,14 @@ def test_docs_load_swagger_ui_from_the_node_itself(api: TestClient) -> None:
         assert asset in page.text
         assert api.get(asset).status_code == 200
     assert "<script>" not in page.text  # no inline script: the CSP forbids it
+
+
+def test_answers_to_api_key_callers_are_never_cached(api: TestClient) -> None:
+    for header in ("api-key", "api_key"):
+        assert api.get("/users", headers={header: "ncr_x_y"}).headers["cache-control"] == "no-store"
+
+
+def test_docs_assets_serve_only_what_the_page_loads(api: TestClient) -> None:
+    assert api.get("/docs/assets/index.html").status_code == 404
+    assert api.get("/docs/assets/oauth2-redirect.html").status_code == 404
+    assert api.get("/docs/assets/..%2Fpackage.json").status_code == 404

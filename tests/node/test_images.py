@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import random
 
 import pytest
 from PIL import Image
@@ -76,3 +78,33 @@ def test_an_image_with_too_many_pixels_is_refused_before_it_is_decoded() -> None
     assert len(bomb) < 100_000
     with pytest.raises(InvalidInput, match="pixels"):
         reencode(bomb)
+
+
+def test_a_png_with_a_truncated_chunk_is_refused_not_a_crash() -> None:
+    """Found by review: Pillow raised OSError/ValueError from ``open`` itself (truncated IHDR, huge text chunk)."""
+    header = b"\x89PNG\r\n\x1a\n"
+    for hostile in (
+        header + b"\x00\x00\x00\x0dIHDR\x00\x00",
+        header + _image("PNG")[8:33] + b"\x00\x00\x03\xe8tEXtabc",
+    ):
+        with pytest.raises(UnsupportedMediaType):
+            reencode(hostile)
+
+
+def test_a_multi_picture_jpeg_is_refused() -> None:
+    buffer = io.BytesIO()
+    first, second = Image.new("RGB", (20, 20)), Image.new("RGB", (20, 20))
+    first.save(buffer, format="MPO", save_all=True, append_images=[second])
+    with pytest.raises(UnsupportedMediaType):
+        reencode(buffer.getvalue())
+
+
+def test_random_mutations_of_a_png_never_raise_anything_but_a_refusal() -> None:
+    original = _image("PNG", size=(30, 30))
+    rng = random.Random(8)
+    for _ in range(500):
+        mutated = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        with contextlib.suppress(UnsupportedMediaType, InvalidInput):  # anything else fails the test
+            reencode(bytes(mutated))
