@@ -21,7 +21,7 @@ from node.context import NodeContext
 from node.db import migrate
 from node.db.engine import make_engine
 from node.email.worker import OutboxWorker, OutboxWorkerThread
-from node.identity import suspension
+from node.identity import login_attempts, suspension
 from node.identity.bootstrap import SetupResult
 from node.identity.bootstrap import setup as bootstrap
 from node.intents import RecoveryThread
@@ -68,7 +68,8 @@ def up() -> None:
         # any that fail again later are retried in the background (ADR 0010).
         recover = partial(suspension.complete_pending, context.engine, settings, context.registry)
         recover()
-        stack.callback(RecoveryThread(partial(recover, older_than=RECOVERY_INTERVAL), RECOVERY_INTERVAL).start().close)
+        rounds = login_attempts.with_pruning(partial(recover, older_than=RECOVERY_INTERVAL), context.engine, settings)
+        stack.callback(RecoveryThread(rounds, RECOVERY_INTERVAL).start().close)  # each round also prunes attempts
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
         stack.callback(OutboxWorkerThread(context.engine, settings).start().close)

@@ -91,14 +91,8 @@ def _described(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-_RETRY_AFTER = {
-    "Retry-After": {
-        "description": "Seconds until the limit allows another attempt (absent on /problems/login-link-required)",
-        "schema": {"type": "integer"},
-    }
-}
 _THROTTLED = ("Too many failed attempts (`/problems/too-many-login-attempts`, with `Retry-After`): per account and "
-              "address, per address or network, or past the account's ceiling")  # fmt: skip
+              "address, or per address or IPv6 /48")  # fmt: skip
 
 
 def _session(context: NodeContext, user_id: int) -> Session:
@@ -120,7 +114,6 @@ _LOGIN_RESPONSES = _described({
     429: f"{_THROTTLED}; or, from an address new to an account past its ceiling, `/problems/login-link-required` "
          "whatever the password: if it was right, the account was emailed a sign-in link (`POST /auth/login-link`)",
 })  # fmt: skip
-_LOGIN_RESPONSES[429]["headers"] = _RETRY_AFTER
 
 
 @router.post("/login", response_model=Session, responses=_LOGIN_RESPONSES)
@@ -190,10 +183,9 @@ def login_link(body: LoginLink, request: Request) -> Session:
 
 _PASSWORD_RESPONSES = _described({
     401: "Wrong old password",
-    429: f"{_THROTTLED}. Past the ceiling an address new to the account must first sign in through an emailed "
-         "sign-in link",
+    429: f"{_THROTTLED}; or past the account's ceiling, from an address new to it (sign in there through an emailed "
+         "sign-in link first)",
 })  # fmt: skip
-_PASSWORD_RESPONSES[429]["headers"] = _RETRY_AFTER
 
 
 @router.post("/password", response_model=Session, responses=_PASSWORD_RESPONSES)

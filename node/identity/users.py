@@ -2,8 +2,8 @@
 
 Changes that could leave an organisation without an Admin lock the organisation's row first, so two
 concurrent deletions cannot both remove "the other" Admin. An update takes back what the old values granted:
-an email change tells the old address (and voids its unused links, which are bound to it), a demotion from
-Admin revokes the user's API key.
+an email change tells the old address and voids its unused links, a demotion from Admin revokes the user's API
+key.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from node.email.outbox import enqueue
 from node.errors import AlreadyExists, InvalidState, NotFound
 from node.identity import api_keys, audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
-from node.identity.password_links import send_set_password
+from node.identity.password_links import send_set_password, void_links
 from node.identity.permissions import ADMIN, Principal, UserTarget
 from node.identity.schemas import UserIn, UserUpdate
 from node.models.app import organisation, user_account
@@ -141,8 +141,10 @@ def update_user(conn: Connection, settings: Settings, principal: Principal, user
 
 def _email_changed(conn: Connection, settings: Settings, before: Any, new_email: str) -> None:
     """Tells the old address, whose owner may not have asked for the change (the user cannot change its own
-    email; an Admin did). A user still without a password gets a fresh welcome link at the new address: the one
-    sent to the old address is bound to it and no longer works."""
+    email; an Admin did), and deletes the links sent to it: bound to the old address they stop working anyway, but
+    would work again if the email were changed back. A user still without a password gets a fresh welcome link
+    at the new address."""
+    void_links(conn, before.user_id)
     enqueue(conn, settings, to=before.email, language=before.language, template="email_changed", name=before.name,
             old_email=before.email, new_email=new_email)  # fmt: skip
     if before.password_hash is None:

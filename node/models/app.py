@@ -41,6 +41,9 @@ login_attempt = Table(
     Column("email", Text, nullable=False),
     Column("address", Text, nullable=False, comment="Client address as counted (an IPv6 client by its /64)"),
     Column(
+        "network", Text, nullable=False, comment="Client network as counted (an IPv6 client's /48, else the address)"
+    ),
+    Column(
         "succeeded",
         Boolean,
         nullable=False,
@@ -50,8 +53,10 @@ login_attempt = Table(
     Index("ix_login_attempt_email", "email", "at"),
     Index("ix_login_attempt_address", "address", "at"),
     Index("ix_login_attempt_email_address", "email", "address", "at"),
-    comment="Password attempts (login, password change): throttling per account and address, per address, "
-    "per account, across API processes",
+    Index("ix_login_attempt_network", "network", "at"),
+    Index("ix_login_attempt_prune", "succeeded", "at"),
+    comment="Password attempts (login, password change): throttling per account and address, per address and "
+    "network, per account, across API processes; pruned by registry up",
 )
 
 user_account = Table(
@@ -84,7 +89,7 @@ password_token = Table(
     metadata,
     Column("token_hash", Text, primary_key=True, comment="SHA-256 of the token; the token itself is only emailed"),
     Column("user_id", BigInteger, ForeignKey("app.user_account.user_id", ondelete="CASCADE"), nullable=False),
-    Column("purpose", Text, nullable=False, comment="set | reset"),
+    Column("purpose", Text, nullable=False, comment="set | reset | login"),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
@@ -96,7 +101,8 @@ password_token = Table(
     ),
     Column("email", Text, nullable=False, comment="The user's email at issue; the link is void once the email changed"),
     Index("ix_password_token_user", "user_id"),
-    comment="Single-use set-password and reset-password tokens, bound to the password and email they were sent for",
+    comment="Single-use set-password, reset-password and sign-in link tokens, bound to the password and email they "
+    "were sent for",
 )
 
 api_key = Table(

@@ -28,17 +28,27 @@ def downgrade() -> None:
 
 
 # --- login throttling (finding 4) ---
-_ATTEMPT_COMMENT = ("Password attempts (login, password change): throttling per account and address, per address, "
-                    "per account, across API processes")  # fmt: skip
+_ATTEMPT_COMMENT = ("Password attempts (login, password change): throttling per account and address, per address and "
+                    "network, per account, across API processes; pruned by registry up")  # fmt: skip
 _OLD_ATTEMPT_COMMENT = "Login attempts, for rate limiting per account and per address across API processes"
 
 
 def _login_throttling() -> None:
     # Attempts are recorded as failures before the password check and flipped on success (ADR 0009); the limit per
-    # (account, address) pair gets its own index.
+    # (account, address) pair gets its own index, the limit per network (an IPv6 client's /48) its column and index,
+    # and the background prune (failures past the window, successes past the familiar-address lookback) its index.
     op.create_index("ix_login_attempt_email_address", "login_attempt", ["email", "address", "at"], schema="app")
     op.alter_column("login_attempt", "address", existing_type=sa.Text(), existing_nullable=False, schema="app",
                     comment="Client address as counted (an IPv6 client by its /64)")  # fmt: skip
+    op.add_column("login_attempt", sa.Column("network", sa.Text(), nullable=True,
+                                             comment="Client network as counted (an IPv6 client's /48, else the "
+                                             "address)"), schema="app")  # fmt: skip
+    # Earlier rows count under their address alone: they leave the window within minutes and the table with the
+    # next prune.
+    op.execute("update app.login_attempt set network = address")
+    op.alter_column("login_attempt", "network", nullable=False, schema="app")
+    op.create_index("ix_login_attempt_network", "login_attempt", ["network", "at"], schema="app")
+    op.create_index("ix_login_attempt_prune", "login_attempt", ["succeeded", "at"], schema="app")
     op.alter_column("login_attempt", "succeeded", existing_type=sa.Boolean(), existing_nullable=False, schema="app",
                     comment="False from the moment of the attempt until the password matched, so parallel guesses "
                     "count")  # fmt: skip
@@ -49,32 +59,49 @@ def _drop_login_throttling() -> None:
     op.create_table_comment("login_attempt", _OLD_ATTEMPT_COMMENT, existing_comment=_ATTEMPT_COMMENT, schema="app")
     op.alter_column("login_attempt", "succeeded", existing_type=sa.Boolean(), existing_nullable=False, schema="app",
                     comment=None)  # fmt: skip
+    op.drop_index("ix_login_attempt_prune", table_name="login_attempt", schema="app")
+    op.drop_index("ix_login_attempt_network", table_name="login_attempt", schema="app")
+    op.drop_column("login_attempt", "network", schema="app")
     op.alter_column("login_attempt", "address", existing_type=sa.Text(), existing_nullable=False, schema="app",
                     comment=None)  # fmt: skip
     op.drop_index("ix_login_attempt_email_address", table_name="login_attempt", schema="app")
 
 
 # --- links and keys bound to what they stood for; names and emails (findings 5 and 7) ---
-_TOKEN_COMMENT = "Single-use set-password and reset-password tokens, bound to the password and email they were sent for"
+_TOKEN_COMMENT = ("Single-use set-password, reset-password and sign-in link tokens, bound to the password and email "
+                  "they were sent for")  # fmt: skip
 _OLD_TOKEN_COMMENT = "Single-use set-password and reset-password tokens"
 
 
-def _fold_email(value: str) -> str:
-    """``node.identity.schemas.canonical_email`` as of this revision (copied: a migration must not change later)."""
-    import unicodedata  # local: this section's own import in a migration shared by several changes
+def stored_email(value: str) -> str:
+    """The form ``node.identity.schemas.lookup_email`` gives an address as of this revision: what
+    ``normalise_email`` stores for a valid address (NFKC, case folding, NFKC; then email-validator's normalisation,
+    which turns a punycode domain into Unicode; then the fold again), and the fold alone for one it refuses, which
+    is what a login for it looks up. Copied, not imported: a migration must do tomorrow what it did today, whatever
+    the application code becomes (tests/node/identity/test_email_migration.py checks that the two still agree).
+    email-validator is a pinned dependency of the node, like SQLAlchemy here."""
+    import unicodedata  # local: this section's own imports in a migration shared by several changes
 
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value.strip()).casefold())
+    from email_validator import EmailNotValidError, validate_email
+
+    def fold(text: str) -> str:
+        return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text.strip()).casefold())
+
+    try:
+        return fold(validate_email(fold(value), check_deliverability=False).normalized)
+    except EmailNotValidError:
+        return fold(value)
 
 
 def _fold_emails(table: str, key: str) -> None:
     """Rewrites stored emails in the canonical form logins now look up. Two rows that fold to one address (a
-    second account made with full-width or case variants) stop the upgrade, naming them: which one is genuine is
-    the operator's call, and silently keeping both would leave one unreachable."""
+    second account made with full-width, case or punycode variants) stop the upgrade, naming them: which one is
+    genuine is the operator's call, and silently keeping both would leave one unreachable."""
     conn = op.get_bind()
     rows = conn.execute(sa.text(f"select {key} as id, email from app.{table} where email is not null")).all()
     by_form: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
-        by_form.setdefault(_fold_email(row.email), []).append((row.id, row.email))
+        by_form.setdefault(stored_email(row.email), []).append((row.id, row.email))
     clashes = {form: found for form, found in by_form.items() if len(found) > 1}
     if clashes:
         listed = "; ".join(f"{form}: " + ", ".join(f"{key} {i} ({e!r})" for i, e in found)
@@ -98,17 +125,27 @@ def _links_and_keys() -> None:
                                               comment=comments["session_version"]), schema="app")  # fmt: skip
     op.add_column("password_token", sa.Column("email", sa.Text(), nullable=True, comment=comments["email"]),
                   schema="app")  # fmt: skip
-    # Links already sent stay usable, bound to what their user is now.
-    op.execute("update app.password_token t set session_version = u.session_version, email = u.email "
+    # Unused links sent before this revision are void: nothing says whether their user changed the password or the
+    # email since (the very bug this revision fixes), so they cannot be bound to what they were sent for. Binding
+    # them to the user as now would revive stale ones. A user asks for a new reset link; an Admin resends an
+    # invitation. The columns still get the user's values, which the rows no longer use.
+    op.execute("update app.password_token t set session_version = u.session_version, email = u.email, "
+               "expires_at = least(t.expires_at, now()) "
                "from app.user_account u where u.user_id = t.user_id")  # fmt: skip
     op.alter_column("password_token", "session_version", nullable=False, schema="app")
     op.alter_column("password_token", "email", nullable=False, schema="app")
+    op.alter_column("password_token", "purpose", existing_type=sa.Text(), existing_nullable=False, schema="app",
+                    comment="set | reset | login", existing_comment="set | reset")  # fmt: skip
     op.create_table_comment("password_token", _TOKEN_COMMENT, existing_comment=_OLD_TOKEN_COMMENT, schema="app")
 
 
 def _drop_links_and_keys() -> None:
-    """Stored emails stay in their canonical form: it is a valid form for the previous revision too."""
+    """Stored emails stay in their canonical form: it is a valid form for the previous revision too. Sign-in link
+    tokens go: the previous revision knows no such purpose."""
+    op.execute("delete from app.password_token where purpose = 'login'")
     op.create_table_comment("password_token", _OLD_TOKEN_COMMENT, existing_comment=_TOKEN_COMMENT, schema="app")
+    op.alter_column("password_token", "purpose", existing_type=sa.Text(), existing_nullable=False, schema="app",
+                    comment="set | reset", existing_comment="set | reset | login")  # fmt: skip
     op.drop_column("password_token", "email", schema="app")
     op.drop_column("password_token", "session_version", schema="app")
 

@@ -239,6 +239,21 @@ def test_an_admin_changing_the_email_voids_links_sent_to_the_old_address_and_tel
     assert app_client.post("/auth/login", json={"email": new, "password": "a settled passphrase"}).status_code == 200
 
 
+def test_changing_the_email_back_does_not_revive_links_sent_before(
+    app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
+) -> None:
+    """Links are bound to (password, email); A -> B -> A restores both, so the change itself must void them."""
+    user_id = world.user(world.developer)
+    first, second = world.principal(user_id).email, f"{unique('detour')}@example.org"
+    _with_password(world, user_id, "a settled passphrase")
+    link = _reset_link(app_client, mailbox, first)
+    for email in (second, first):
+        changed = app_client.patch(f"/users/{user_id}", headers=world.headers("dev_admin"), json={"email": email})
+        assert changed.status_code == 200, changed.text
+    assert _refused(app_client, link)
+    assert app_client.get(_reset_link(app_client, mailbox, first)).status_code == 200  # a new one works
+
+
 def test_a_user_without_a_password_gets_a_fresh_welcome_link_at_the_new_address(
     app_client: TestClient, world: World, mailbox: tuple[Recorder, OutboxWorker]
 ) -> None:

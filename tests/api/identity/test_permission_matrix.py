@@ -96,6 +96,8 @@ ACTIONS: dict[str, Action] = {
                                                                 json={"email": "nobody@example.org"}),
     "POST /auth/reset-password (unknown link)": lambda api, w, c, h: api.post(
         "/auth/reset-password", headers=h, json={"token": "x" * 43, "new_password": "a long new passphrase"}),
+    "POST /auth/login-link (unknown link)": lambda api, w, c, h: api.post(
+        "/auth/login-link", headers=h, json={"token": "x" * 43}),
 }  # fmt: skip
 
 # fmt: off
@@ -130,6 +132,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /audit-events":                         (401, 200, 200, 200, 403, 200, 403, 403, 200, 200, 200),
     "POST /auth/forgot-password":                (202, 202, 202, 202, 202, 202, 202, 202, 202, 202, 202),
     "POST /auth/reset-password (unknown link)":  (400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
+    "POST /auth/login-link (unknown link)":      (400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400),
 }
 # fmt: on
 CASES = [

@@ -20,7 +20,7 @@ from tests.smtp import smtp_server
 VALUES = {"registry": "Registry", "name": "Ada", "email": "ada@example.org", "role": "Admin", "organisation": "Org",
           "link": "https://x/y?token=t", "valid_hours": 72, "valid_minutes": 60, "when": "2026-11-30 12:00 UTC",
           "prefix": "ncr_abc", "remarks": "audit", "certifier": True, "old_email": "ada@example.org",
-          "new_email": "ada@new.example.org"}  # fmt: skip
+          "new_email": "ada@new.example.org", "address": "2001:db8:1:2::/64"}  # fmt: skip
 
 
 @pytest.fixture

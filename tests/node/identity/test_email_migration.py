@@ -1,20 +1,44 @@
-"""The hardening migration puts stored emails in the one form logins now look up, stops on two accounts that are
-one address, and binds links already sent to their user as they are."""
+"""The hardening migration puts stored emails in the one form logins now look up (exactly what the application
+computes, punycode domains included), stops on two accounts that are one address, and voids links already sent
+(nothing says whether they went stale before the revision)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import node
 from node.db import migrate
 from node.db.engine import make_engine
+from node.identity.schemas import lookup_email, normalise_email
 
 BEFORE, AFTER = "0006_identity_services", "0007_hardening"
+TRICKY = [
+    "a@xn--bcher-kva.example",  # punycode domain: stored as Unicode, as the application stores it
+    "A@BÜCHER.example",
+    "x@xn--fiqs8s.example",
+    "ｇov.admin@example.org",  # full-width
+    "user@ＥＸＡＭＰＬＥ．ＯＲＧ",
+    "Straße@example.de",  # German sharp s folds to ss
+    "STRASSE@example.de",
+    "İstanbul@example.com",  # Turkish dotted capital I folds to i + combining dot above
+    "ıi@example.com",  # Turkish dotless i stays
+    "ꭰꭱ@example.org",  # Cherokee small letters fold to the capitals
+    "ᎠᎡ@example.org",
+    "ﬁ@example.org",  # compatibility ligature
+    "  Padded@Example.org ",
+    "not-an-email",  # refused by the application: stored as a login for it looks it up
+    "a@localhost",
+    "user@example.org.",
+]
 
 
 @pytest.fixture
@@ -45,18 +69,41 @@ def _insert(url: str, *emails: str) -> None:
     engine.dispose()
 
 
-def test_stored_emails_are_folded_and_links_already_sent_stay_bound_to_their_user(blank_database: str) -> None:
-    _insert(blank_database, "ｇov.admin@example.org", "Other@Example.org")
+@functools.cache
+def _migration_stored_email() -> Callable[[str], str]:
+    """The migration's own copy of the email normalisation, loaded from its file (a revision is not a module)."""
+    path = Path(node.__file__).parent / "migrations" / "versions" / "2026-11-30-2100_hardening.py"
+    spec = importlib.util.spec_from_file_location("hardening_revision", path)
+    assert spec is not None
+    assert spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    stored_email: Callable[[str], str] = revision.stored_email
+    return stored_email
+
+
+@pytest.mark.parametrize("address", TRICKY)
+def test_the_migration_stores_exactly_what_the_application_looks_up(address: str) -> None:
+    try:
+        expected = normalise_email(address)
+    except ValueError:  # an address the application refuses to store: kept in the form a login looks up
+        expected = lookup_email(address)
+    assert _migration_stored_email()(address) == expected
+
+
+def test_stored_emails_are_folded_and_links_already_sent_are_void(blank_database: str) -> None:
+    _insert(blank_database, "ｇov.admin@example.org", "Other@Example.org", "a@xn--bcher-kva.example")
     migrate.upgrade(blank_database, AFTER)
     engine = make_engine(blank_database)
     with engine.connect() as conn:
         users = conn.execute(text("select email from app.user_account order by user_id")).scalars().all()
         organisation = conn.execute(text("select email from app.organisation")).scalar_one()
-        token = conn.execute(text("select session_version, email from app.password_token")).one()
+        token = conn.execute(text("select session_version, email, expires_at <= now() as void "
+                                  "from app.password_token")).one()  # fmt: skip
     engine.dispose()
-    assert users == ["gov.admin@example.org", "other@example.org"]
+    assert users == ["gov.admin@example.org", "other@example.org", "a@bücher.example"]
     assert organisation == "contact@gov.example.org"
-    assert tuple(token) == (2, "gov.admin@example.org")
+    assert tuple(token) == (2, "gov.admin@example.org", True)
 
 
 def test_two_accounts_that_are_one_address_stop_the_upgrade_and_are_named(blank_database: str) -> None:
