@@ -33,3 +33,11 @@ def test_package_does_not_import_forbidden_rooms(package: str) -> None:
     # node/cli.py serves the API in `registry up`: the CLI is the composition root, allowed to import the rooms.
     offenders.pop("node/cli.py", None)
     assert offenders == {}
+
+
+def test_the_licence_the_package_declares_is_in_the_repository() -> None:
+    """A digital public good ships its licence text and says how to report a vulnerability."""
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
+    assert 'license = "Apache-2.0"' in pyproject
+    assert "Apache License\n                           Version 2.0" in (PROJECT_ROOT / "LICENSE").read_text()
+    assert "Reporting a vulnerability" in (PROJECT_ROOT / "SECURITY.md").read_text()

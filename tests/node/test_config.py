@@ -37,3 +37,22 @@ def test_operator_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_malformed_settings_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, **{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"api_port": 8123}, "http://127.0.0.1:8123"),
+        ({"api_host": "0.0.0.0", "api_port": 9000}, "http://127.0.0.1:9000"),
+        ({"api_host": "::1"}, "http://[::1]:8000"),
+        ({"api_port": 8123, "public_url": "https://registry.example.gov/"}, "https://registry.example.gov"),
+    ],
+)
+def test_public_url_follows_the_api_unless_set(overrides: dict[str, object], expected: str) -> None:
+    """Issue 8: emailed links pointed at port 8000 whatever API_PORT said."""
+    assert Settings(_env_file=None, **overrides).public_url == expected  # type: ignore[arg-type]
+
+
+def test_no_proxy_is_trusted_by_default() -> None:
+    assert Settings(_env_file=None).forwarded_allow_ips == ""
