@@ -23,8 +23,9 @@ PROGRAMME = 2**40 - 1
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Connection]:
-    """A connection whose writes are rolled back, with one programme and a block ending at each of ``SERIALS``."""
+def db(engine: Engine, clean_chain_schema: None) -> Iterator[Connection]:
+    """A connection whose writes are rolled back, with one programme and a block ending at each of ``SERIALS``
+    (on an empty ``chain`` schema: earlier indexer tests leave blocks at the very same serials)."""
     with engine.connect() as conn, conn.begin() as transaction:
         conn.execute(insert(chain.programme).values(
             programme_id=PROGRAMME, external_id="U64-COLUMNS", stage="authorised", sector="energy", sectoral_scope=1,
