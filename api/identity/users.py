@@ -93,13 +93,18 @@ def delete_user(user_id: UserId, principal: CurrentPrincipal, request: Request) 
     return Response(status_code=204)
 
 
-@router.post("/{user_id}/invitation", status_code=202, responses=documented(401, 403, 404, 409))
-def resend_invitation(user_id: UserId, principal: CurrentPrincipal, request: Request) -> Response:
-    """Emails a fresh set-password link to a user who has not set a password yet."""
+class InvitationSent(BaseModel):
+    detail: str
+
+
+@router.post("/{user_id}/invitation", status_code=202, response_model=InvitationSent,
+             responses=documented(401, 403, 404, 409))  # fmt: skip
+def resend_invitation(user_id: UserId, principal: CurrentPrincipal, request: Request) -> InvitationSent:
+    """Emails a fresh set-password link to a user who has not set a password yet (earlier links stop working)."""
     context = context_of(request)
     with context.engine.begin() as conn:
         users.resend_invitation(conn, context.settings, principal, user_id)
-    return Response(status_code=202)
+    return InvitationSent(detail="A new set-password link is on its way.")
 
 
 @router.post("/{user_id}/api-key", status_code=201, response_model=ApiKeyOut, responses=documented(401, 403, 404))

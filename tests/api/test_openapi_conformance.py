@@ -125,10 +125,10 @@ class _Run:
 
 def _known_ids(world: World, path: str) -> list[dict[str, int]]:
     """Real targets for the ids in ``path``: a certifier (suspending it revokes certifications) and the API
-    organisation; a user of another organisation and the API key's own holder."""
+    organisation; a Government user (Root may act on them), a developer's user and the API key's own holder."""
     known = {
         "organisation_id": [world.certifier, world.api_org],
-        "user_id": [world.members[m].user_id for m in ("dev_viewonly", "api_key")],
+        "user_id": [world.members[m].user_id for m in ("gov_viewonly", "dev_viewonly", "api_key")],
     }
     names = [name for name in known if "{" + name + "}" in path]
     if len(names) != 1:
