@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from node.db.engine import app_metadata as metadata
@@ -189,4 +189,61 @@ organisation_state_change = Table(
     ),
     comment="Suspensions and activations, committed before their chain writes so a failure after them is completed "
     "later (ADR 0010)",
+)
+
+calculator_constants = Table(
+    "calculator_constants",
+    metadata,
+    Column("version", BigInteger, primary_key=True, autoincrement=True, comment="Recorded by each programme"),
+    Column("methodology", Text, nullable=False, comment="A calculator methodology, e.g. agriculture, solar"),
+    Column("constants", JSONB, nullable=False),
+    Column("created_by", JSONB, nullable=True, comment="The Government user who set them; null for the defaults"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("ix_calculator_constants_methodology", "methodology", "version"),
+    comment="Versions of the credit calculator's constants; the latest per methodology applies (reference §8)",
+)
+
+programme_detail = Table(
+    "programme_detail",
+    metadata,
+    Column("programme_id", BigInteger, primary_key=True, comment="The programme's id on chain"),
+    Column("title", Text, nullable=False),
+    Column("details", JSONB, nullable=False, comment="The off-chain record whose SHA-256 is anchored on chain"),
+    Column("details_hash", LargeBinary, nullable=False, comment="SHA-256 of the canonical form of details"),
+    Column("revision", Integer, nullable=False, server_default="1", comment="Anchored revisions so far"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("ix_programme_detail_title", text("lower(title)")),
+    comment="Programme fields that are not credit-relevant (title, properties, calculator inputs, materials)",
+)
+
+programme_change = Table(
+    "programme_change",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("operation", Text, nullable=False, comment="create | authorise | reject | issue | certify | revoke"),
+    Column("programme_id", BigInteger, nullable=True, comment="Null for a create until it is on chain"),
+    Column("idempotency_scope", Text, nullable=True, comment="Whose key: user:<id> or api-key:<id>"),
+    Column("idempotency_key", Text, nullable=True),
+    Column("request_hash", LargeBinary, nullable=False, comment="SHA-256 of the validated request"),
+    Column("request_ref", LargeBinary, nullable=False, unique=True, comment="The chain request reference (random)"),
+    Column("payload", JSONB, nullable=False, comment="The validated request"),
+    Column("requested_by", JSONB, nullable=True, comment="The authorised caller (Principal)"),
+    Column("status", Text, nullable=False, server_default="pending", comment="pending | done | failed"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("result", JSONB, nullable=True, comment="The answer, given again to a retry with the same key"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "uq_programme_change_idempotency",
+        "idempotency_scope",
+        "operation",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=text("idempotency_key is not null"),
+    ),
+    Index("ix_programme_change_programme", "programme_id", "change_id"),
+    Index("ix_programme_change_pending", "created_at", postgresql_where=text("status = 'pending'")),
+    comment="Programme writes: committed before their chain write (ADR 0010) and kept as the idempotency record",
 )

@@ -125,6 +125,7 @@ programme = Table(
     Column("serial_start", U64, nullable=True),
     Column("serial_end", U64, nullable=True),
     Column("regions", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("details_hash", LargeBinary, nullable=True, comment="SHA-256 of the off-chain details, as anchored"),
     Column("created_block", BigInteger, nullable=False),
     Column("authorised_block", BigInteger, nullable=True),
     Column("updated_block", BigInteger, nullable=False),
