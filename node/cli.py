@@ -24,7 +24,9 @@ from node.email.worker import OutboxWorker, OutboxWorkerThread
 from node.identity import login_attempts, suspension
 from node.identity.bootstrap import SetupResult
 from node.identity.bootstrap import setup as bootstrap
+from node.indexer_wait import IndexWaiter
 from node.intents import RecoveryThread
+from node.programmes import lifecycle
 from node.runtime import services
 from node.runtime.runfile import DataDirInUse, RunFile
 
@@ -72,6 +74,12 @@ def up() -> None:
         stack.callback(RecoveryThread(rounds, RECOVERY_INTERVAL).start().close)  # each round also prunes attempts
         indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
         stack.callback(indexer.close)
+        # Programme writes a crash left after their chain transaction complete once the indexer has their block.
+        waiter = stack.enter_context(IndexWaiter(context.engine))
+        finish = partial(lifecycle.complete_pending, context.engine, settings, context.registry, waiter)
+        finish_late = partial(finish, older_than=RECOVERY_INTERVAL)
+        stack.callback(RecoveryThread(finish_late, RECOVERY_INTERVAL, name="programme-recovery").start().close)
+        threading.Thread(target=finish, name="programme-recovery-start", daemon=True).start()
         stack.callback(OutboxWorkerThread(context.engine, settings).start().close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info",
                                 proxy_headers=bool(settings.forwarded_allow_ips),  # no proxy configured: trust none

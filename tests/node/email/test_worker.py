@@ -20,7 +20,12 @@ from tests.smtp import smtp_server
 VALUES = {"registry": "Registry", "name": "Ada", "email": "ada@example.org", "role": "Admin", "organisation": "Org",
           "link": "https://x/y?token=t", "valid_hours": 72, "valid_minutes": 60, "when": "2026-11-30 12:00 UTC",
           "prefix": "ncr_abc", "remarks": "audit", "certifier": True, "old_email": "ada@example.org",
-          "new_email": "ada@new.example.org", "address": "2001:db8:1:2::/64"}  # fmt: skip
+          "new_email": "ada@new.example.org", "address": "2001:db8:1:2::/64",
+          "programme": "007", "title": "Solar Farm", "external_id": "EXT-1", "proponents": ["Org A", "Org B"],
+          "credit_estimate": "1,000", "serial_number": "NG-ITMO-7-007-2026-0-1-500", "issued": "500",
+          "date": "2026-11-30", "reason": "incomplete baseline", "amount": "500", "total_issued": "500",
+          "shares": [{"organisation": "Org A", "amount": "500"}], "certifier_name": "Verify SA",
+          "by_government": True, "to_certifier": False}  # fmt: skip
 
 
 @pytest.fixture

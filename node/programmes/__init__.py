@@ -1,0 +1,1 @@
+"""Programmes: registration, authorisation, issuance and certification (reference §5), with anchored details."""

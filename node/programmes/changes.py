@@ -1,0 +1,210 @@
+"""Programme writes, exactly once from the client to the chain (ADR 0010, ADR 0012).
+
+Each write is a row of ``app.programme_change`` that is both the write's *intent* (committed before its chain
+transaction, driven to completion by :func:`node.intents.drive`) and its *idempotency record*:
+
+- a client's ``Idempotency-Key`` is namespaced by the caller (``user:<id>`` or ``api-key:<id>``) and the operation,
+  so two clients, or one client's two operations, never share a record;
+- the record keeps the SHA-256 of the validated request: the same key with another request is refused (422);
+- the chain request reference is 32 random bytes stored on the record, never derived from the client's key, so no
+  two writes can share one; the contract also binds each reference to its call (ADR 0012);
+- a retry of a finished write answers what the first attempt answered (stored on the record), a retry of a
+  refused one the same problem, and a retry of an unfinished one (the API crashed between the chain and the
+  answer) drives it on: the chain says "already applied", the write is found by its reference in the indexed
+  events, and the completion runs once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from node import intents
+from node.chain.errors import ContractRevert, RequestAlreadyApplied
+from node.chain.registry import Registry
+from node.config import Settings
+from node.errors import IndexerBehind, InvalidInput, RegistryError
+from node.identity.permissions import Principal
+from node.models.app import programme_change
+from node.models.chain import event
+from node.programmes.canonical import canonical_bytes
+
+_c = programme_change.c
+MAX_KEY_LENGTH = 200
+
+WaitIndexed = Callable[[int], None]
+"""Blocks until the indexer has applied the given block (raises :class:`IndexerBehind` when it does not in time)."""
+
+
+class IdempotencyKeyReused(InvalidInput):
+    type_slug = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
+@dataclass(frozen=True)
+class ProgrammeContext:
+    """What programme writes need: the database, settings, the contract and the read-your-writes wait."""
+
+    engine: Engine
+    settings: Settings
+    registry: Registry
+    wait_indexed: WaitIndexed
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Where a write's chain transaction landed."""
+
+    block_number: int
+    tx_hash: str
+    programme_id: int | None
+
+
+def scope_of(principal: Principal) -> str:
+    return f"{'api-key' if principal.via_api_key else 'user'}:{principal.user_id}"
+
+
+def clean_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+        raise InvalidInput(
+            f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.", field="Idempotency-Key"
+        )
+    return key
+
+
+def request_hash(operation: str, programme_id: int | None, request: dict[str, Any]) -> bytes:
+    described = {"operation": operation, "programme": programme_id, "request": request}
+    return hashlib.sha256(canonical_bytes(described)).digest()
+
+
+def find(conn: Connection, principal: Principal, operation: str, key: str | None) -> Row[Any] | None:
+    """The record a retry with this key refers to, if any."""
+    if key is None:
+        return None
+    query = select(programme_change).where(
+        _c.idempotency_scope == scope_of(principal), _c.operation == operation, _c.idempotency_key == key
+    )
+    return conn.execute(query).first()
+
+
+def check_same_request(row: Row[Any], digest: bytes) -> None:
+    if bytes(row.request_hash) != digest:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different request; use a new key for a new request.",
+            field="Idempotency-Key",
+        )
+
+
+def record(
+    engine: Engine, principal: Principal, operation: str, programme_id: int | None, key: str | None,
+    digest: bytes, payload: dict[str, Any],
+) -> int:  # fmt: skip
+    """Commits the write's intent and returns its id (the existing one when a concurrent retry got there first)."""
+    values = {
+        "operation": operation, "programme_id": programme_id, "idempotency_scope": scope_of(principal),
+        "idempotency_key": key, "request_hash": digest, "request_ref": os.urandom(32), "payload": payload,
+        "requested_by": dataclasses.asdict(principal),
+    }  # fmt: skip
+    with engine.begin() as conn:
+        statement = insert(programme_change).values(values)
+        if key is not None:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=[_c.idempotency_scope, _c.operation, _c.idempotency_key],
+                index_where=_c.idempotency_key.is_not(None),
+            )
+        change_id = conn.execute(statement.returning(_c.change_id)).scalar()
+        if change_id is None:  # a concurrent request with the same key recorded it first
+            existing = find(conn, principal, operation, key)
+            assert existing is not None
+            check_same_request(existing, digest)
+            change_id = existing.change_id
+    return int(change_id)
+
+
+Step = Callable[[Connection, Row[Any]], dict[str, Any]]
+
+
+def run(engine: Engine, change_id: int, step: Step) -> dict[str, Any]:
+    """Drives the write to completion (or finds it completed) and returns its stored answer."""
+    try:
+        row = intents.drive(engine, programme_change, change_id, step)
+    except ContractRevert as refusal:
+        _store_refusal(engine, change_id, refusal)
+        raise
+    assert row is not None
+    if row.status == intents.FAILED:
+        raise _replayed(row.result)
+    if row.status != intents.DONE:  # another driver holds it and left it pending (it failed after the chain)
+        raise IndexerBehind("The write is still being completed; retry with the same Idempotency-Key.")
+    result: dict[str, Any] = row.result
+    return result
+
+
+def _store_refusal(engine: Engine, change_id: int, refusal: RegistryError) -> None:
+    slug = refusal.problem_type if isinstance(refusal, ContractRevert) else refusal.type_slug
+    problem = {"status": refusal.status_code, "type": slug, "title": refusal.title, "detail": refusal.detail,
+               "error": type(refusal).__name__, "extensions": refusal.extensions}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(update(programme_change).where(_c.change_id == change_id, _c.status == intents.FAILED)
+                     .values(result={"problem": problem}))  # fmt: skip
+
+
+def _replayed(result: dict[str, Any] | None) -> RegistryError:
+    """The refusal the first attempt got, raised again for a retry with the same key."""
+    problem = (result or {}).get("problem")
+    if problem is None:
+        return RegistryError("The first attempt with this Idempotency-Key was refused.")
+    kind = type(str(problem["error"]), (RegistryError,), {
+        "status_code": int(problem["status"]), "type_slug": str(problem["type"]), "title": str(problem["title"]),
+    })  # fmt: skip
+    error: RegistryError = kind(str(problem["detail"]), **dict(problem.get("extensions") or {}))
+    return error
+
+
+def send(
+    context: ProgrammeContext, conn: Connection, write: Callable[[], Any], ref: bytes, event_name: str, *,
+    first: bool = True,
+) -> Applied:  # fmt: skip
+    """Runs one chain write of an intent and waits until the indexer has applied it (read your writes).
+
+    A refusal of the intent's first write becomes :class:`node.intents.Refused` (nothing is on chain: the intent
+    is abandoned). "Already applied" means an earlier attempt's transaction is on chain: it is found by its
+    reference among the indexed events once the indexer has reached the chain's head.
+    """
+    registry = context.registry
+    try:
+        receipt = write()
+    except RequestAlreadyApplied:
+        head = registry.client.rpc(lambda: registry.client.w3.eth.block_number)
+        context.wait_indexed(head)
+        return _located(conn, ref, event_name)
+    except ContractRevert as refusal:
+        if first:
+            raise intents.Refused(refusal) from refusal
+        raise
+    block_number = int(receipt["blockNumber"])
+    context.wait_indexed(block_number)
+    found = registry.events(receipt, event_name)
+    programme_id = int(found[0]["args"]["programmeId"]) if found else None
+    return Applied(block_number, receipt["transactionHash"].to_0x_hex(), programme_id)
+
+
+def _located(conn: Connection, ref: bytes, event_name: str) -> Applied:
+    row = conn.execute(
+        select(event.c.block_number, event.c.tx_hash, event.c.programme_id)
+        .where(event.c.request_ref == ref, event.c.name == event_name)
+        .order_by(event.c.block_number, event.c.log_index).limit(1)
+    ).first()  # fmt: skip
+    if row is None:  # applied, yet not among the indexed events: the indexer must catch up first
+        raise IndexerBehind("The write is on chain but not yet indexed; retry with the same Idempotency-Key.")
+    return Applied(int(row.block_number), "0x" + bytes(row.tx_hash).hex(), row.programme_id)
