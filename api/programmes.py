@@ -10,15 +10,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
 from api.indexing import IndexWaiterDep, await_indexed
 from api.problems import documented
-from node.programmes import creation, lifecycle
+from node.programmes import creation, lifecycle, materials
 from node.programmes.changes import ProgrammeContext
 from node.programmes.history import history
+from node.programmes.materials import MaterialKind
 from node.programmes.queries import SORTABLE, STAGES, KeysetQuery, ProgrammeFilters, list_blocks, list_programmes
 from node.programmes.queries import get_programme as read_programme
 from node.programmes.schemas import (
@@ -30,6 +31,7 @@ from node.programmes.schemas import (
     Revocation,
     SectorName,
 )
+from node.storage import make_storage
 
 router = APIRouter(prefix="/programmes", tags=["programmes"])
 
@@ -276,3 +278,23 @@ def programme_history(
     """Every event of the programme in chain order, with transaction hash, block, time and amounts."""
     with context_of(request).engine.connect() as conn:
         return history(conn, principal, programme_id, after=after, limit=limit)
+
+
+@router.post("/{programme_id}/materials", status_code=201, response_model=ProgrammeOut,
+             responses=documented(401, 403, 404, 409, 413, 415), operation_id="add_programme_material",
+             summary="Add a material")  # fmt: skip
+def add_material(
+    programme_id: ProgrammeId, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep,
+    file: Annotated[UploadFile, File(description="PDF, DOCX, PPTX, XLSX, CSV, PNG or JPEG")],
+    kind: Annotated[MaterialKind, Form()],
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+    idempotency_key: IdempotencyKey = None,
+) -> Any:  # fmt: skip
+    """Stores the file, lists it (with its SHA-256) in the programme's details, and anchors the details' new hash on
+    chain, so anyone can prove later that a document is the one registered."""
+    context = _context(request, waiter)
+    content = file.file.read(context.settings.max_upload_bytes + 1)
+    return materials.add_material(
+        context, make_storage(context.settings), principal, programme_id, kind=kind, title=title.strip(),
+        file_name=(file.filename or "material")[:200], content=content, key=idempotency_key,
+    )  # fmt: skip

@@ -221,7 +221,7 @@ programme_change = Table(
     "programme_change",
     metadata,
     Column("change_id", BigInteger, primary_key=True, autoincrement=True),
-    Column("operation", Text, nullable=False, comment="create | authorise | reject | issue | certify | revoke"),
+    Column("operation", Text, nullable=False, comment="create | authorise | reject | issue | certify | revoke | details"),
     Column("programme_id", BigInteger, nullable=True, comment="Null for a create until it is on chain"),
     Column("idempotency_scope", Text, nullable=True, comment="Whose key: user:<id> or api-key:<id>"),
     Column("idempotency_key", Text, nullable=True),
@@ -244,6 +244,12 @@ programme_change = Table(
         postgresql_where=text("idempotency_key is not null"),
     ),
     Index("ix_programme_change_programme", "programme_id", "change_id"),
+    Index(
+        "uq_programme_change_details_pending",
+        "programme_id",
+        unique=True,
+        postgresql_where=text("operation = 'details' and status = 'pending'"),
+    ),
     Index("ix_programme_change_pending", "created_at", postgresql_where=text("status = 'pending'")),
     comment="Programme writes: committed before their chain write (ADR 0010) and kept as the idempotency record",
 )

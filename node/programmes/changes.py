@@ -25,12 +25,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 
 from node import intents
 from node.chain.errors import ContractRevert, RequestAlreadyApplied
 from node.chain.registry import Registry
 from node.config import Settings
-from node.errors import IndexerBehind, InvalidInput, RegistryError
+from node.errors import IndexerBehind, InvalidInput, InvalidState, RegistryError
 from node.identity.permissions import Principal
 from node.models.app import programme_change
 from node.models.chain import event
@@ -115,6 +116,16 @@ def record(
         "idempotency_key": key, "request_hash": digest, "request_ref": os.urandom(32), "payload": payload,
         "requested_by": dataclasses.asdict(principal),
     }  # fmt: skip
+    try:
+        return _insert(engine, principal, operation, key, digest, values)
+    except IntegrityError as exc:  # uq_programme_change_details_pending: one details change at a time
+        raise InvalidState(
+            f"Another change to programme {programme_id}'s details is being recorded; try again in a moment."
+        ) from exc
+
+
+def _insert(engine: Engine, principal: Principal, operation: str, key: str | None, digest: bytes,
+            values: dict[str, Any]) -> int:  # fmt: skip
     with engine.begin() as conn:
         statement = insert(programme_change).values(values)
         if key is not None:

@@ -20,7 +20,7 @@ from node.identity import audit
 from node.identity.permissions import CERTIFIER, Principal
 from node.indexer_wait import IndexWaiter
 from node.models.app import organisation, programme_change
-from node.programmes import changes, creation, notifications
+from node.programmes import changes, creation, materials, notifications
 from node.programmes.changes import ProgrammeContext
 from node.programmes.creation import jsonable, programme_link
 from node.programmes.permissions import (
@@ -175,13 +175,17 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
         CERTIFY: (lambda: registry.certify(pid, payload["certifier_id"], ref), "ProgrammeCertified"),
         REVOKE: (lambda: registry.revoke_certification(pid, payload["certifier_id"], ref), "CertificationRevoked"),
     }
-    write, event_name = writes[row.operation]
-    applied = changes.send(context, conn, write, ref, event_name)
+    if row.operation == materials.DETAILS:
+        applied = materials.anchor(context, conn, row)
+        noted = {"details_hash": payload["details_hash"], "remarks": payload["remarks"]}
+    else:
+        write, event_name = writes[row.operation]
+        applied = changes.send(context, conn, write, ref, event_name)
+        noted = {k: v for k, v in payload.items() if v is not None}
     view = get_programme(conn, None, pid)
     actor = Principal(**row.requested_by) if row.requested_by else None
     audit.record(conn, actor, f"programme.{row.operation}", organisation_id=actor.organisation_id if actor else None,
-                 target_id=pid, tx_hash=applied.tx_hash,
-                 **{k: v for k, v in payload.items() if v is not None})  # fmt: skip
+                 target_id=pid, tx_hash=applied.tx_hash, **noted)  # fmt: skip
     _notify(context, conn, row.operation, view, payload)
     return {"programme": jsonable(view), "tx_hash": applied.tx_hash, "block_number": applied.block_number,
             "at": conn.execute(select(func.now())).scalar_one().isoformat()}  # fmt: skip

@@ -5,6 +5,7 @@
 | read a programme, its blocks | Root, Government and API organisations: every programme; developers:          |
 | and history                  | authorised ones and their own; certifiers: authorised ones and those they      |
 |                              | certify or certified; other organisations: authorised ones                     |
+| add materials (re-anchor)    | as create, developers only for programmes they own                             |
 | create                       | Root; Government users but ViewOnly; Admins of API organisations (also by API  |
 |                              | key); developer users but ViewOnly, only for programmes they own               |
 | authorise, reject, issue     | Root; Government users but ViewOnly                                            |
@@ -62,6 +63,18 @@ def authorize_create(principal: Principal) -> None:
 def authorize_own_proponent(principal: Principal, owner_ids: list[int]) -> None:
     if principal.organisation_role == DEVELOPER and principal.organisation_id not in owner_ids:
         raise Forbidden("A programme developer can only create programmes its own organisation is a proponent of.")
+
+
+def authorize_details_change(principal: Principal, owner_ids: list[int]) -> None:
+    """Adding materials (and so re-anchoring the details): the registry, API organisations' Admins, and the
+    programme's own developers (not ViewOnly)."""
+    require_writable(principal)
+    api_admin = principal.organisation_role == API and principal.is_admin
+    owner = (principal.organisation_role == DEVELOPER and _can_write(principal)
+             and principal.organisation_id in owner_ids)  # fmt: skip
+    if not (_registry_officer(principal) or api_admin or owner):
+        raise Forbidden("Only Root, Government users, Admins of API organisations and the programme's own "
+                        "developers (not ViewOnly) can add materials.")  # fmt: skip
 
 
 def authorize_registry_decision(principal: Principal) -> None:

@@ -55,7 +55,7 @@ def upgrade() -> None:
         "programme_change",
         sa.Column("change_id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("operation", sa.Text(), nullable=False,
-                  comment="create | authorise | reject | issue | certify | revoke"),  # fmt: skip
+                  comment="create | authorise | reject | issue | certify | revoke | details"),  # fmt: skip
         sa.Column("programme_id", sa.BigInteger(), nullable=True, comment="Null for a create until it is on chain"),
         sa.Column("idempotency_scope", sa.Text(), nullable=True, comment="Whose key: user:<id> or api-key:<id>"),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
@@ -79,6 +79,9 @@ def upgrade() -> None:
                     ["idempotency_scope", "operation", "idempotency_key"], unique=True, schema="app",
                     postgresql_where=sa.text("idempotency_key is not null"))  # fmt: skip
     op.create_index("ix_programme_change_programme", "programme_change", ["programme_id", "change_id"], schema="app")
+    # One details change of a programme at a time: each builds on the revision before it (its hash is anchored).
+    op.create_index("uq_programme_change_details_pending", "programme_change", ["programme_id"], unique=True,
+                    schema="app", postgresql_where=sa.text("operation = 'details' and status = 'pending'"))  # fmt: skip
     op.create_index("ix_programme_change_pending", "programme_change", ["created_at"], schema="app",
                     postgresql_where=sa.text("status = 'pending'"))  # fmt: skip
 

@@ -222,3 +222,43 @@ def test_lists_filter_sort_and_page_by_keyset(app_client: TestClient, world: Wor
     assert all(item["stage"] == "Authorised" for item in authorised)
     bad_cursor = app_client.get("/programmes?after=not-a-cursor", headers=headers)
     assert bad_cursor.status_code == 422
+
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_a_material_is_stored_listed_and_its_details_hash_anchored(app_client: TestClient, world: World) -> None:
+    pid = create(app_client, world)["programme_id"]
+    headers = world.headers("dev_manager") | {"Idempotency-Key": unique("material-")}
+    files = {"file": ("design.pdf", PDF, "application/pdf")}
+    form = {"kind": "DesignDocument", "title": "Project design document"}
+    added = app_client.post(f"/programmes/{pid}/materials", files=files, data=form, headers=headers)
+    assert added.status_code == 201, added.text
+    shown = added.json()
+    (material,) = shown["details"]["materials"]
+    assert material["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert material["kind"] == "DesignDocument"
+    assert shown["details_revision"] == 2
+    assert shown["details_verified"] is True
+    assert shown["details_hash"] == canonical_hash(shown["details"])
+    assert world.registry.view("getProgramme", pid)[17].hex() == shown["details_hash"]
+    # The stored file is the one whose hash is anchored.
+    stored = app_client.get(material["url"].removeprefix("http://testserver"))
+    assert stored.status_code == 200
+    assert hashlib.sha256(stored.content).hexdigest() == material["sha256"]
+    retried = app_client.post(f"/programmes/{pid}/materials", files=files, data=form, headers=headers)
+    assert retried.json() == shown
+    history = app_client.get(f"/programmes/{pid}/history", headers=world.headers("gov_admin")).json()["items"]
+    assert history[-1]["event"] == "ProgrammeDetailsUpdated"
+    assert history[-1]["remarks"] == "DesignDocument: Project design document"
+
+    again = app_client.post(f"/programmes/{pid}/materials", files=files, data=form, headers=world.headers("dev_admin"))
+    assert again.status_code == 409
+    script = {"file": ("evil.pdf", b"<script>alert(1)</script>", "application/pdf")}
+    refused = app_client.post(
+        f"/programmes/{pid}/materials", files=script, data=form, headers=world.headers("dev_admin")
+    )
+    assert refused.status_code == 415
+    viewer = app_client.post(f"/programmes/{pid}/materials", files={"file": ("b.pdf", PDF + b" ", "application/pdf")},
+                             data=form, headers=world.headers("dev_viewonly"))  # fmt: skip
+    assert viewer.status_code == 403
