@@ -1,0 +1,184 @@
+"""Issue 9: ``registry up`` dies while ``POST /programmes`` with an ``Idempotency-Key`` waits for its chain
+transaction; after a restart the retry with the same key completes it, and there is exactly one programme, on chain
+and in the API.
+
+Deterministic: Anvil's automine is off, so the transaction waits in the pool until the test has frozen the node
+(SIGSTOP) and mined it itself; the node is then killed without ever seeing the receipt, i.e. after the chain write
+and before the database completion.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hexbytes import HexBytes
+
+from node.chain.client import ChainClient
+from node.chain.compiler import load_artifacts
+from node.chain.registry import Registry
+from node.config import ANVIL_DEV_KEY, Settings
+from tests.runtime.node import Node
+
+pytestmark = pytest.mark.slow
+
+FIRST_PASSWORD = "first-root-password-1"
+PASSWORD = "changed-root-password-2"
+KEY = "crash-1"
+EXTERNAL_ID = "MRV-CRASH-1"
+
+
+class RootNode(Node):
+    """A node whose Root's first password the test knows."""
+
+    def env(self) -> dict[str, str]:
+        return super().env() | {"REGISTRY_ROOT_PASSWORD": FIRST_PASSWORD}
+
+
+def rpc(node: Node, method: str, *params: Any) -> Any:
+    response = httpx.post(node.rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
+                          timeout=10)  # fmt: skip
+    response.raise_for_status()
+    answer = response.json()
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def login(node: Node, password: str) -> httpx.Client:
+    client = httpx.Client(base_url=node.api, timeout=60)
+    email = Settings.model_fields["registry_root_email"].default
+    response = client.post("/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    session = response.json()
+    if session["must_change_password"]:
+        response = client.post("/auth/password", json={"old_password": password, "new_password": PASSWORD},
+                               headers={"Authorization": f"Bearer {session['access_token']}"})  # fmt: skip
+        assert response.status_code == 200, response.text
+        session = response.json()
+    client.headers["Authorization"] = f"Bearer {session['access_token']}"
+    return client
+
+
+def registry_of(node: Node, health: dict[str, Any], workdir: Path) -> Registry:
+    client = ChainClient(node.rpc, ANVIL_DEV_KEY, lock_dir=workdir / "locks")
+    return Registry(client, health["chain"]["contracts"]["registry"], load_artifacts()["CarbonRegistry"].abi)
+
+
+def new_programme(tax_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "title": "Solar for rural clinics",
+        "external_id": EXTERNAL_ID,
+        "sector": "Energy",
+        "sectoral_scope": 1,
+        "type_of_mitigation": "Solar",
+        "start_time": "2024-03-01T00:00:00Z",
+        "end_time": "2030-12-31T00:00:00Z",
+        "proponents": [{"tax_id": tax_id, "percentage": 100}],
+        "credit_estimate": 1000,
+        "properties": {"geographical_location": ["Lagos"], "greenhouse_gases": ["CO2"],
+                       "estimated_programme_cost_usd": "250000.00"},
+    }  # fmt: skip
+    return body | overrides
+
+
+def pending_transactions(node: Node) -> list[str]:
+    """Hashes of the transactions waiting in Anvil's pool."""
+    content = rpc(node, "txpool_content")
+    return [tx["hash"] for by_nonce in content["pending"].values() for tx in by_nonce.values()]
+
+
+def test_a_create_killed_after_its_chain_write_completes_once_on_retry(workdir: Path) -> None:
+    node = RootNode(workdir / "data")
+    frozen = False
+    outcome: dict[str, Any] = {}
+    try:
+        health = node.start()
+        registry = registry_of(node, health, workdir)
+        api = login(node, FIRST_PASSWORD)
+        tax_id = "NG-CRASH-0001"
+        developer: dict[str, Any] = {
+            "name": "Green Cookstoves Ltd", "role": "ProgrammeDeveloper", "tax_id": tax_id,
+            "email": "contact@cookstoves.example", "phone": "+234 800 000 0001", "address": "12 Marina Road, Lagos",
+            "admin": {"email": "amina@cookstoves.example", "name": "Amina Bello"},
+        }  # fmt: skip
+        created = api.post("/organisations", json=developer)
+        assert created.status_code == 201, created.text
+        body = new_programme(tax_id)
+        headers = {"Idempotency-Key": KEY}
+        before = registry.view("totals")[0]
+
+        rpc(node, "evm_setAutomine", False)
+
+        def first_attempt() -> None:
+            try:
+                outcome["response"] = api.post("/programmes", json=body, headers=headers, timeout=120)
+            except httpx.HTTPError as error:  # expected: the node dies under it
+                outcome["error"] = error
+
+        attempt = threading.Thread(target=first_attempt, name="first-attempt", daemon=True)
+        attempt.start()
+        deadline = time.monotonic() + 60
+        while not (waiting := pending_transactions(node)):
+            assert time.monotonic() < deadline, "the createProgramme transaction never reached the pool: " + node.log()
+            assert attempt.is_alive(), f"the first attempt ended before its chain write: {outcome}"
+            time.sleep(0.05)
+        assert len(waiting) == 1, waiting
+
+        # Freeze the whole node (API, indexer, recovery threads): it never sees the receipt.
+        assert node.process is not None
+        assert node.identity().pid == node.process.pid
+        node.process.send_signal(signal.SIGSTOP)
+        frozen = True
+        rpc(node, "evm_mine")
+        receipt = registry.client.w3.eth.get_transaction_receipt(HexBytes(waiting[0]))
+        assert receipt["status"] == 1
+        (event,) = registry.events(receipt, "ProgrammeCreated")
+        programme_id = int(event["args"]["programmeId"])
+        assert registry.view("totals")[0] == before + 1
+
+        node.sigkill()  # SIGKILL ends a stopped process too; Anvil saves its state on the way out
+        frozen = False
+        attempt.join(timeout=30)
+        assert not attempt.is_alive()
+        assert "response" not in outcome, f"the first attempt got an answer: {outcome['response'].text}"
+
+        health = node.start()
+        registry = registry_of(node, health, workdir)
+        assert registry.view("totals")[0] == before + 1, "the mined block must survive the crash"
+        api = login(node, PASSWORD)
+
+        retry = api.post("/programmes", json=body, headers=headers)
+        assert retry.status_code == 201, retry.text + node.log()
+        shown = retry.json()
+        assert shown["programme_id"] == programme_id
+        assert shown["external_id"] == EXTERNAL_ID
+        assert shown["details_verified"] is True
+        assert shown["details_hash"] == shown["anchored_details_hash"]
+        assert api.get(f"/programmes/{programme_id}").json() == shown, "the next read shows the same programme"
+
+        listed = api.get("/programmes", params={"q": EXTERNAL_ID})
+        assert listed.status_code == 200, listed.text
+        assert [p["programme_id"] for p in listed.json()["items"] if p["external_id"] == EXTERNAL_ID] == [programme_id]
+        all_programmes = api.get("/programmes", params={"limit": 100}).json()["items"]
+        assert [p["programme_id"] for p in all_programmes] == [programme_id]
+        assert registry.view("totals")[0] == before + 1, "the retry must not write the chain again"
+        on_chain = registry.view("getProgramme", programme_id)
+        assert on_chain[2] == EXTERNAL_ID
+        assert on_chain[17].hex() == shown["details_hash"]
+
+        again = api.post("/programmes", json=body, headers=headers)
+        assert again.status_code == 201, again.text
+        assert again.json() == shown
+        other = api.post("/programmes", json=body | {"title": "Another title"}, headers=headers)
+        assert other.status_code == 422, other.text
+        assert other.json()["type"].endswith("idempotency-key-reused"), other.text
+        assert registry.view("totals")[0] == before + 1
+    finally:
+        if frozen and node.is_running():
+            node.sigkill()  # never leave a stopped process behind (only this one PID)
+        node.close()
