@@ -262,3 +262,31 @@ def test_a_material_is_stored_listed_and_its_details_hash_anchored(app_client: T
     viewer = app_client.post(f"/programmes/{pid}/materials", files={"file": ("b.pdf", PDF + b" ", "application/pdf")},
                              data=form, headers=world.headers("dev_viewonly"))  # fmt: skip
     assert viewer.status_code == 403
+
+
+def test_calculated_estimates_extend_the_country_serials_as_the_reference_readme(
+    app_client: TestClient, world: World
+) -> None:
+    """SNGEN's README: 25.51 -> 1-26, 10.000 -> 27-36, 5.4341 -> 37-41, 0.1285 -> refused, 14.7 -> 42-56 (from
+    wherever this country's serials stand)."""
+    headers = world.headers("gov_admin")
+    agriculture = {"sector": "Agriculture", "sectoral_scope": 15, "type_of_mitigation": "Agriculture"}
+    ranges = []
+    for weight, credits in (("6.97", "25.51"), ("2.7322", "10.00"), ("1.4847", "5.43"), ("4.0164", "14.70")):
+        body = new_programme(world, **agriculture, calculator={"methodology": "biochar", "weight": weight})
+        del body["credit_estimate"]
+        created = app_client.post("/programmes", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        calculated = created.json()["details"]["calculator"]
+        assert calculated["credits"] == credits and calculated["methodology"] == "biochar"
+        assert created.json()["details"]["credit_estimate"]["source"] == "calculator"
+        authorised = app_client.post(f"/programmes/{created.json()['programme_id']}/authorise", json={},
+                                     headers=headers)  # fmt: skip
+        ranges.append((authorised.json()["serial_start"], authorised.json()["serial_end"]))
+    first = ranges[0][0]
+    assert [(s - first + 1, e - first + 1) for s, e in ranges] == [(1, 26), (27, 36), (37, 41), (42, 56)]
+    tiny = new_programme(world, **agriculture, calculator={"methodology": "biochar", "weight": "0.0351"})
+    del tiny["credit_estimate"]
+    refused = app_client.post("/programmes", json=tiny, headers=headers)
+    assert refused.status_code == 422
+    assert "0.13" in refused.json()["detail"]
