@@ -7,10 +7,11 @@ import sys
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import access_log, docs, health, metrics, openapi, problems
+from api import access_log, calculator, docs, health, metrics, openapi, problems, programmes
 from api.auth import endpoints as auth
 from api.auth import pages as password_pages
 from api.identity import audit, organisations, users
+from api.indexing import index_waiter_lifespan
 from api.request_guard import RequestGuard
 from api.security_headers import SecurityHeaders
 from node.context import NodeContext
@@ -25,7 +26,9 @@ def create_app(context: NodeContext) -> FastAPI:
     sys.setrecursionlimit(RECURSION_LIMIT)  # after every import above: none of them may raise it again
     access_log.install()
     settings = context.settings
-    app = FastAPI(title="National Carbon Registry", version="0.1.0", docs_url=None, redoc_url=None)
+    # The lifespan runs the process's IndexWaiter (app.state.index_waiter): writes answer once indexed.
+    app = FastAPI(title="National Carbon Registry", version="0.1.0", docs_url=None, redoc_url=None,
+                  lifespan=index_waiter_lifespan)  # fmt: skip
     app.state.context = context
     problems.install(app)
     openapi.install(app)
@@ -37,6 +40,8 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(organisations.router)
     app.include_router(users.router)
     app.include_router(audit.router)
+    app.include_router(programmes.router)
+    app.include_router(calculator.router)
     if settings.storage_backend == "local":
         files = settings.files_dir
         files.mkdir(parents=True, exist_ok=True)

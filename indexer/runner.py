@@ -3,6 +3,10 @@ one transaction; follow the head; roll back on reorganisations.
 
 Exactly one indexer applies at a time: each process holds a PostgreSQL session advisory lock on the connection
 it writes with, so if it dies its lock dies with its connection and a standby takes over within a poll.
+
+Every transaction that moves the cursor also queues ``pg_notify(INDEXED_CHANNEL, '<cursor block>')``: PostgreSQL
+delivers it at commit, so the API's ``IndexWaiter`` (node/indexer_wait.py) wakes a write waiting to read its own
+rows exactly when they become visible, without polling.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from indexer.apply import apply_events
 from indexer.decoding import Event, EventDecoder
 from indexer.reorg import find_common_ancestor, rollback_to
 from indexer.rpc import ChainReader, Header, RangeTooLarge
+from node.indexer_wait import INDEXED_CHANNEL
 from node.models import chain
 
 logger = logging.getLogger("registry.indexer")
@@ -182,6 +187,7 @@ class Indexer:
             )  # fmt: skip
         )
         conn.execute(delete(chain.block).where(chain.block.c.number < last - BLOCKS_KEPT))
+        _announce(conn, last)
         return applied
 
     def _adapt(self, logs: int, span: int) -> None:
@@ -194,6 +200,7 @@ class Indexer:
         with conn.begin():
             ancestor, ancestor_hash = find_common_ancestor(conn, self.reader, cursor_block)
             dropped = rollback_to(conn, ancestor, ancestor_hash, self.config.name)
+            _announce(conn, ancestor)  # the cursor went back: waiters for orphaned blocks must keep waiting
         self.stats.reorgs += 1
         logger.warning("reorg: rolled back %s blocks (%s events) to block %s", cursor_block - ancestor, dropped,
                        ancestor)  # fmt: skip
@@ -219,6 +226,15 @@ class Indexer:
             conn.execute(insert(chain.block).values(number=start, hash=header.hash, parent_hash=header.parent_hash,
                          timestamp=datetime.fromtimestamp(header.timestamp, UTC)).on_conflict_do_nothing())  # fmt: skip
         return self._cursor(conn)
+
+
+def _announce(conn: Connection, block: int) -> None:
+    """Queues the cursor's new block on ``INDEXED_CHANNEL`` in the caller's transaction.
+
+    NOTIFY is transactional: it is sent when the cursor update commits and dropped if it rolls back, so a listener
+    that hears ``block`` can read that block's rows at once.
+    """
+    conn.execute(select(func.pg_notify(INDEXED_CHANNEL, str(block))))
 
 
 def _dated(event: Event, header: Header) -> Event:

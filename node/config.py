@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     indexer_max_range: int = Field(default=20_000, ge=1)
     """Most blocks per ``eth_getLogs`` query; the indexer halves it on errors and grows it back."""
 
+    index_wait_seconds: float = Field(default=15.0, gt=0)
+    """Seconds an API write waits, once mined, for the indexer to apply its block (so the next read shows it)
+    before answering 503 with ``Retry-After``."""
+
     registry_government_name: str | None = None
     """Name of the Government organisation created by `registry setup` (default: "Government (<country>)")."""
 

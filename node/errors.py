@@ -27,6 +27,16 @@ class ServiceUnavailable(RegistryError):
     title = "Service unavailable"
 
 
+class IndexerBehind(ServiceUnavailable):
+    """The change is on the chain, but the indexer has not applied its block in time: a read now would not show it.
+
+    A 503 with ``Retry-After``: the write succeeded, so the client retries the read, not the write.
+    """
+
+    type_slug = "indexer-behind"
+    title = "Indexer behind"
+
+
 class NotAuthenticated(RegistryError):
     """No valid credentials: missing, malformed, tampered or expired token."""
 

@@ -13,6 +13,8 @@ from node.i18n import language_or_default
 TEMPLATES = (
     "welcome", "set_password", "password_changed", "reset_password", "api_key_issued",
     "organisation_suspended", "organisation_reactivated", "email_changed", "login_link",
+    "programme_created", "programme_authorised", "programme_rejected", "credits_issued", "programme_certified",
+    "certification_revoked",
 )  # fmt: skip
 _environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
