@@ -130,7 +130,6 @@ class Actor(BaseModel):
 
 
 class HistoryEntry(BaseModel):
-    sequence: int
     event: str
     tx_hash: str
     log_index: int
@@ -272,7 +271,7 @@ def blocks(
             operation_id="programme_history", summary="A programme's on-chain history")  # fmt: skip
 def programme_history(
     programme_id: ProgrammeId, principal: CurrentPrincipal, request: Request,
-    after: Annotated[int | None, Query(ge=0, le=2**31, description="`next_cursor` of the previous page")] = None,
+    after: Annotated[str | None, Query(max_length=40, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Any:  # fmt: skip
     """Every event of the programme in chain order, with transaction hash, block, time and amounts."""

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, tuple_
 
+from node.errors import InvalidInput
 from node.identity.permissions import Principal
 from node.models.app import organisation, programme_change
 from node.models.chain import event
 from node.programmes.permissions import may_see_actor
 from node.programmes.queries import get_programme
 
-MAX_ENTRIES = 1000
 _e, _c = event.c, programme_change.c
 
 
-def history(conn: Connection, principal: Principal, programme_id: int, *, after: int | None = None,
+def history(conn: Connection, principal: Principal, programme_id: int, *, after: str | None = None,
             limit: int = 100) -> dict[str, Any]:  # fmt: skip
-    """Entries in chain order; ``after`` is the ``sequence`` of the last entry of the previous page."""
+    """Entries in chain order, a keyset page; ``after`` is the ``next_cursor`` of the previous page."""
     get_programme(conn, principal, programme_id)  # 404 when the caller may not read it
     o = organisation.c
     query = (
@@ -34,30 +34,37 @@ def history(conn: Connection, principal: Principal, programme_id: int, *, after:
         .outerjoin(organisation, o.organisation_id == _c.requested_by["organisation_id"].as_integer())
         .where(_e.programme_id == programme_id)
         .order_by(_e.block_number, _e.log_index)
+        .limit(limit + 1)
     )  # fmt: skip
+    if after is not None:
+        query = query.where(tuple_(_e.block_number, _e.log_index) > _position(after))
     rows = conn.execute(query).all()
-    entries = []
-    for sequence, row in enumerate(rows, start=1):
-        if after is not None and sequence <= after:
-            continue
-        actor = None
-        requested_by = row.requested_by or {}
-        if row.requested_by and may_see_actor(principal, requested_by.get("organisation_id")):
-            actor = {"user_id": requested_by["user_id"], "email": requested_by["email"],
-                     "organisation_id": requested_by["organisation_id"],
-                     "organisation_name": row.actor_organisation,
-                     "via_api_key": requested_by.get("via_api_key")}  # fmt: skip
-        remarks = (row.payload or {}).get("remarks") if actor is not None else None
-        entries.append({
-            "sequence": sequence, "event": row.name, "tx_hash": "0x" + bytes(row.tx_hash).hex(),
-            "log_index": row.log_index, "block_number": row.block_number, "block_time": row.block_time,
-            "amount": _amount(row.name, row.args), "data": row.args, "actor": actor, "remarks": remarks,
-        })  # fmt: skip
-        if len(entries) > limit:
-            break
-    more = len(entries) > limit
-    entries = entries[:limit]
-    return {"items": entries, "next_cursor": str(entries[-1]["sequence"]) if more else None}
+    entries = [_entry(principal, row) for row in rows[:limit]]
+    more = len(rows) > limit
+    cursor = f"{entries[-1]['block_number']}-{entries[-1]['log_index']}" if more else None
+    return {"items": entries, "next_cursor": cursor}
+
+
+def _position(cursor: str) -> tuple[int, int]:
+    block, _, log_index = cursor.partition("-")
+    if not (block.isdigit() and log_index.isdigit()) or len(cursor) > 40:
+        raise InvalidInput("The page cursor is not one this history returned.", field="after")
+    return int(block), int(log_index)
+
+
+def _entry(principal: Principal, row: Any) -> dict[str, Any]:
+    actor = None
+    requested_by = row.requested_by or {}
+    if row.requested_by and may_see_actor(principal, requested_by.get("organisation_id")):
+        actor = {"user_id": requested_by["user_id"], "email": requested_by["email"],
+                 "organisation_id": requested_by["organisation_id"], "organisation_name": row.actor_organisation,
+                 "via_api_key": requested_by.get("via_api_key")}  # fmt: skip
+    remarks = (row.payload or {}).get("remarks") if actor is not None else None
+    return {
+        "event": row.name, "tx_hash": "0x" + bytes(row.tx_hash).hex(), "log_index": row.log_index,
+        "block_number": row.block_number, "block_time": row.block_time, "amount": _amount(row.name, row.args),
+        "data": row.args, "actor": actor, "remarks": remarks,
+    }  # fmt: skip
 
 
 def _amount(name: str, args: dict[str, Any]) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -291,3 +292,32 @@ def test_calculated_estimates_extend_the_country_serials_as_the_reference_readme
     refused = app_client.post("/programmes", json=tiny, headers=headers)
     assert refused.status_code == 422
     assert "0.13" in refused.json()["detail"]
+
+
+def test_blocks_after_a_split_partition_the_programme_serial_and_history_pages(
+    app_client: TestClient, world: World
+) -> None:
+    root = world.headers("root")
+    pid = create(app_client, world, caller="root")["programme_id"]
+    programme = app_client.post(f"/programmes/{pid}/authorise", json={"issue_amount": 100}, headers=root).json()
+    # Credits move on chain (the credits endpoints are the next issue); the indexer projects the split.
+    receipt = world.registry.transfer(pid, world.developer, world.certifier, 30, os.urandom(32))
+    waiter = app_client.app.state.index_waiter  # type: ignore[attr-defined]
+    assert waiter.wait_for_block(receipt["blockNumber"], 20)  # the API's own read-your-writes wait
+    blocks = app_client.get(f"/programmes/{pid}/blocks", headers=root).json()["items"]
+    parent = parse(programme["serial_number"])
+    pieces = [parse(block["serial_number"]) for block in blocks]
+    assert [(b["holder"], b["credits"]) for b in blocks] == [(world.certifier, 30), (world.developer, 70)]
+    assert all(parent.contains(piece) for piece in pieces)
+    assert pieces[0].start == parent.start
+    assert pieces[0].end + 1 == pieces[1].start
+    mine = app_client.get(f"/programmes/{pid}/blocks?holder={world.developer}", headers=root).json()["items"]
+    assert [block["credits"] for block in mine] == [70]
+
+    page = app_client.get(f"/programmes/{pid}/history?limit=2", headers=root).json()
+    assert [entry["event"] for entry in page["items"]] == ["ProgrammeCreated", "ProgrammeAuthorised"]
+    rest = app_client.get(f"/programmes/{pid}/history?after={page['next_cursor']}", headers=root).json()
+    assert [entry["event"] for entry in rest["items"]] == ["CreditsIssued", "CreditsTransferred"]
+    assert rest["items"][-1]["amount"] == 30
+    assert rest["next_cursor"] is None
+    assert app_client.get(f"/programmes/{pid}/history?after=x-1", headers=root).status_code == 422
