@@ -10,6 +10,7 @@ included) for both sides.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -45,7 +46,7 @@ def _programme(external_id: str, owners: tuple[int, ...]) -> ProgrammeInput:
     shares = [PPM // len(owners)] * len(owners)
     shares[0] += PPM - sum(shares)
     return ProgrammeInput(external_id, Sector.ENERGY, 1, "NG", "ITMO", 1_672_531_200, 1_767_225_600, 1_000_000,
-                          owners, shares)  # fmt: skip
+                          owners, shares, details_hash=hashlib.sha256(external_id.encode()).digest())  # fmt: skip
 
 
 def measure(client: ChainClient) -> dict[str, int]:

@@ -12,6 +12,7 @@ head. Prints a table; the last line is JSON with ``events``, ``baseline_events_p
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -73,7 +74,7 @@ def measure(events: int, lag_samples: int) -> dict[str, float]:
         abi = artifacts["CarbonRegistry"].abi
         registry = Registry(client, deployment.registry, abi)
         programme = ProgrammeInput("BENCH", Sector.ENERGY, 1, "NG", "ITMO", 1_672_531_200, 1_767_225_600, 10**12,
-                                   (10,), (PPM,))  # fmt: skip
+                                   (10,), (PPM,), details_hash=hashlib.sha256(b"BENCH").digest())  # fmt: skip
         registry.create_programme(programme, new_request_ref())
         registry.authorise(1, 10**7, new_request_ref())
         started = time.perf_counter()

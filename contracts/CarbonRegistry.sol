@@ -62,6 +62,10 @@ contract CarbonRegistry is
 
     /// @dev Layout: slot 0 = estimate, issued, retired (3 x 64) + stage, sector, scope (3 x 8) + country (16);
     /// slot 1 = serialStart, serialEnd, startTime, endTime (4 x 64); then unit, strings, arrays and mappings.
+    /// Upgrade safety (ADR 0004): a Programme is stored only as a value of the `programmes` mapping, at
+    /// keccak256(id . slot), so fields may be appended at its end (`detailsHash`, 1.1.0) without moving any existing
+    /// field or overlapping another programme; never insert or reorder fields, and never embed it in an array or
+    /// another struct.
     struct Programme {
         uint64 creditEstimate;
         uint64 creditIssued;
@@ -81,6 +85,7 @@ contract CarbonRegistry is
         uint40[] certifiers;
         mapping(uint40 certifier => uint256 indexPlusOne) certifierIndex;
         mapping(uint40 account => Holding) holdings;
+        bytes32 detailsHash;
     }
 
     /// @dev Layout: one slot (40 + 40 + 8 + 16 + 64 + 64 bits).
@@ -105,7 +110,11 @@ contract CarbonRegistry is
         mapping(uint64 blockEnd => Block) blocks;
         mapping(uint40 retirementId => Retirement) retirements;
         mapping(uint40 account => bool) frozen;
+        /// @dev References applied by implementation 1.0.0, which recorded no call. Read only since 1.1.0: a legacy
+        /// `true` counts as applied to any call (see `_useRequest`).
         mapping(bytes32 requestRef => bool) appliedRequests;
+        /// @dev Since 1.1.0: keccak256 of the calldata of the call each reference was applied to (never zero).
+        mapping(bytes32 requestRef => bytes32 callDigest) requestDigests;
     }
 
     // keccak256(abi.encode(uint256(keccak256("carbonregistry.storage.CarbonRegistry")) - 1)) & ~bytes32(uint256(0xff))
@@ -168,6 +177,7 @@ contract CarbonRegistry is
         p.externalId = input.externalId;
         p.owners = input.owners;
         p.sharesPpm = input.sharesPpm;
+        p.detailsHash = input.detailsHash;
         emit ProgrammeCreated(programmeId, requestRef, input);
     }
 
@@ -206,6 +216,20 @@ contract CarbonRegistry is
         _useRequest($, requestRef);
         Programme storage p = _programmeIn($, programmeId, ProgrammeStage.Authorised);
         _issue($, p, programmeId, amount, requestRef);
+    }
+
+    /// @inheritdoc ICarbonRegistry
+    function updateProgrammeDetails(uint40 programmeId, bytes32 detailsHash, bytes32 requestRef)
+        external
+        onlyRole(REGISTRAR_ROLE)
+    {
+        RegistryStorage storage $ = _registry();
+        _useRequest($, requestRef);
+        Programme storage p = _programme($, programmeId);
+        if (p.stage == ProgrammeStage.Rejected) revert ProgrammeRejectedTerminal(programmeId);
+        if (detailsHash == bytes32(0)) revert ProgrammeInvalidDetailsHash();
+        p.detailsHash = detailsHash;
+        emit ProgrammeDetailsUpdated(programmeId, requestRef, detailsHash);
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -373,6 +397,7 @@ contract CarbonRegistry is
         v.owners = p.owners;
         v.sharesPpm = p.sharesPpm;
         v.certifiers = p.certifiers;
+        v.detailsHash = p.detailsHash;
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -434,7 +459,13 @@ contract CarbonRegistry is
 
     /// @inheritdoc ICarbonRegistry
     function isRequestApplied(bytes32 requestRef) external view returns (bool) {
-        return _registry().appliedRequests[requestRef];
+        RegistryStorage storage $ = _registry();
+        return $.requestDigests[requestRef] != 0 || $.appliedRequests[requestRef];
+    }
+
+    /// @inheritdoc ICarbonRegistry
+    function requestDigest(bytes32 requestRef) external view returns (bytes32) {
+        return _registry().requestDigests[requestRef];
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -444,7 +475,7 @@ contract CarbonRegistry is
 
     /// @inheritdoc ICarbonRegistry
     function version() external pure virtual returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     // ================================================================ internals
@@ -458,11 +489,22 @@ contract CarbonRegistry is
     }
 
     /// @dev Runs first in every write (after the role check), so a retry of an applied write always gets
-    /// `RegistryRequestAlreadyApplied`, whatever else changed since.
+    /// `RegistryRequestAlreadyApplied`, whatever else changed since. The reference is bound to the call (ADR 0012):
+    /// its digest is keccak256(msg.data), selector and every argument (the reference included), as the proxy
+    /// forwards it. The same call again is a retry (`RegistryRequestAlreadyApplied`); any other call under the same
+    /// reference is refused with `RegistryRequestReferenceReused`, never mistaken for "already done". A reference
+    /// applied before 1.1.0 has no digest (legacy `appliedRequests`): it counts as applied to any call. One new
+    /// storage slot per write, as before; the legacy read costs one more cold SLOAD (2,100 gas).
     function _useRequest(RegistryStorage storage $, bytes32 requestRef) private {
         if (requestRef == bytes32(0)) revert RegistryInvalidRequestReference();
+        bytes32 digest = keccak256(msg.data);
+        bytes32 applied = $.requestDigests[requestRef];
+        if (applied != 0) {
+            if (applied != digest) revert RegistryRequestReferenceReused(requestRef, applied);
+            revert RegistryRequestAlreadyApplied(requestRef);
+        }
         if ($.appliedRequests[requestRef]) revert RegistryRequestAlreadyApplied(requestRef);
-        $.appliedRequests[requestRef] = true;
+        $.requestDigests[requestRef] = digest;
     }
 
     function _programme(RegistryStorage storage $, uint40 programmeId) private view returns (Programme storage p) {
@@ -508,6 +550,7 @@ contract CarbonRegistry is
         }
         if (input.country != $.country) revert ProgrammeInvalidCountry(input.country, $.country);
         if (input.creditUnit == bytes8(0)) revert ProgrammeInvalidCreditUnit();
+        if (input.detailsHash == bytes32(0)) revert ProgrammeInvalidDetailsHash();
         if (input.endTime <= input.startTime) revert ProgrammeInvalidPeriod(input.startTime, input.endTime);
         if (input.creditEstimate == 0) revert ProgrammeInvalidCreditEstimate(input.creditEstimate);
         uint256 n = input.owners.length;

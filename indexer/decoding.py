@@ -2,6 +2,9 @@
 
 Decoded values are made JSON-friendly once here (bytes as 0x-hex, structs as dicts with the ABI's field
 names), so handlers, the raw event log and the API all see the same shape.
+
+Events whose signature an upgrade changed are also decoded in their earlier form (``_earlier_forms``), under the
+same name: a chain upgraded from 1.0.0 holds both, and the indexer rebuilds from the deployment block.
 """
 
 from __future__ import annotations
@@ -62,14 +65,29 @@ class _Spec:
     data_types: list[str]
 
 
+def _earlier_forms(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event as earlier implementations emitted it, if its signature changed since.
+
+    1.0.0's ``ProgrammeCreated`` had no ``detailsHash`` (the last field of ``ProgrammeInput`` since 1.1.0): its
+    ``programme`` decodes without the key, and the handler stores a null hash.
+    """
+    if item["name"] != "ProgrammeCreated":
+        return []
+    inputs = [
+        {**i, "components": [c for c in i["components"] if c["name"] != "detailsHash"]} if i["name"] == "programme"
+        else i
+        for i in item["inputs"]
+    ]  # fmt: skip
+    return [{**item, "inputs": inputs}] if inputs != item["inputs"] else []
+
+
 class EventDecoder:
     """Decodes the events of one ABI by topic 0; logs of unknown events are skipped."""
 
     def __init__(self, abi: list[dict[str, Any]]) -> None:
         self._specs: dict[bytes, _Spec] = {}
-        for item in abi:
-            if item.get("type") != "event" or item.get("anonymous"):
-                continue
+        events = [i for i in abi if i.get("type") == "event" and not i.get("anonymous")]
+        for item in [*events, *(form for e in events for form in _earlier_forms(e))]:
             signature = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
             data = [i for i in item["inputs"] if not i["indexed"]]
             self._specs[keccak(text=signature)] = _Spec(

@@ -26,6 +26,11 @@ def _text(hex_value: str) -> str:
     return bytes.fromhex(hex_value[2:]).rstrip(b"\0").decode("ascii")
 
 
+def _bytes(hex_value: str | None) -> bytes | None:
+    """A ``bytes32`` as decoded (0x-hex, ``decoding._plain``) back to bytes for a ``LargeBinary`` column."""
+    return bytes.fromhex(hex_value[2:]) if hex_value is not None else None
+
+
 def _time(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
@@ -42,7 +47,8 @@ def on_programme_created(state: BatchState, event: Event) -> None:
         "sector": SECTOR[Sector(p["sector"])], "sectoral_scope": p["sectoralScope"], "country": _text(p["country"]),
         "credit_unit": _text(p["creditUnit"]), "start_time": _time(p["startTime"]), "end_time": _time(p["endTime"]),
         "credit_estimate": p["creditEstimate"], "credit_issued": 0, "credit_retired": 0, "serial_start": None,
-        "serial_end": None, "regions": list(p["regions"]), "created_block": event.block_number,
+        "serial_end": None, "regions": list(p["regions"]), "details_hash": _bytes(p.get("detailsHash")),
+        "created_block": event.block_number,
         "authorised_block": None, "updated_block": event.block_number,
     })  # fmt: skip
     state.owners += [
@@ -60,6 +66,11 @@ def on_programme_authorised(state: BatchState, event: Event) -> None:
     row.update(stage=STAGE[ProgrammeStage.AUTHORISED], serial_start=event.args["serialStart"],
                serial_end=event.args["serialEnd"], authorised_block=event.block_number,
                updated_block=event.block_number)  # fmt: skip
+
+
+def on_programme_details_updated(state: BatchState, event: Event) -> None:
+    row = state.programme(event.args["programmeId"])
+    row.update(details_hash=_bytes(event.args["detailsHash"]), updated_block=event.block_number)
 
 
 def on_programme_rejected(state: BatchState, event: Event) -> None:
@@ -171,6 +182,7 @@ HANDLERS: dict[str, Handler] = {
     "ProgrammeCreated": on_programme_created,
     "ProgrammeAuthorised": on_programme_authorised,
     "ProgrammeRejected": on_programme_rejected,
+    "ProgrammeDetailsUpdated": on_programme_details_updated,
     "CreditsIssued": on_credits_issued,
     "CreditsTransferred": on_credits_transferred,
     "CreditsRetired": on_credits_retired,

@@ -151,6 +151,9 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
                (view[12] or None, view[13] or None))  # fmt: skip
         _check(diffs, f"{where} owners", owners.get(pid, []), list(zip(view[14], view[15], strict=True)))
         _check(diffs, f"{where} certifiers", sorted(certifiers.get(pid, set())), sorted(view[16]))
+        # Zero on chain (a programme from before 1.1.0, never updated) is a null column.
+        anchored = "0x" + bytes(row.details_hash).hex() if row.details_hash is not None else None
+        _check(diffs, f"{where} details hash", anchored, "0x" + bytes(view[17]).hex() if any(view[17]) else None)
         held_by_programme[pid] = view[10] - view[11]
     pages = {}
     balances = {}

@@ -6,6 +6,7 @@ paying for a new deployment.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -106,7 +107,9 @@ def programme_input(
     country: str = COUNTRY,
     start_time: int = 1_672_531_200,  # 2023-01-01
     end_time: int = 1_767_225_600,  # 2026-01-01
+    details_hash: bytes | None = None,
 ) -> ProgrammeInput:
+    """A valid programme; ``details_hash`` defaults to the SHA-256 of ``details:<external id>``."""
     if shares is None:
         base = PPM // len(owners)
         shares = tuple([base] * (len(owners) - 1) + [PPM - base * (len(owners) - 1)])
@@ -121,7 +124,13 @@ def programme_input(
         credit_estimate=estimate,
         owners=owners,
         shares_ppm=shares,
+        details_hash=details_hash if details_hash is not None else details_hash_of(external_id),
     )
+
+
+def details_hash_of(text: str) -> bytes:
+    """A stand-in SHA-256 of a programme's off-chain details."""
+    return hashlib.sha256(f"details:{text}".encode()).digest()
 
 
 _external_ids = iter(range(1, 10**9))

@@ -6,7 +6,10 @@ import {ICarbonRegistryErrors} from "./ICarbonRegistryErrors.sol";
 
 /// @title National carbon registry
 /// @notice Holds a country's mitigation programmes and the serial blocks of credits they issue. Every state-changing
-/// call carries a `requestRef` that the registry accepts once, ever, so a retried write never applies twice.
+/// call carries a `requestRef` that the registry accepts once, ever, so a retried write never applies twice. The
+/// registry records the keccak256 of the call's calldata with the reference: a retry of the same call reverts
+/// `RegistryRequestAlreadyApplied`, a different call under a used reference reverts `RegistryRequestReferenceReused`
+/// (ADR 0012).
 /// @dev Accounts are organisation ids (`uint40`); the node's operator key (registrar role) acts on their behalf.
 interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     // ---------------------------------------------------------------- events
@@ -17,6 +20,8 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     event ProgrammeAuthorised(uint40 indexed programmeId, bytes32 indexed requestRef, uint64 serialStart, uint64 serialEnd);
     /// @notice A programme was rejected (terminal).
     event ProgrammeRejected(uint40 indexed programmeId, bytes32 indexed requestRef);
+    /// @notice A programme's off-chain details changed; `detailsHash` is the SHA-256 of their new canonical JSON.
+    event ProgrammeDetailsUpdated(uint40 indexed programmeId, bytes32 indexed requestRef, bytes32 detailsHash);
     /// @notice Credits were issued, one new block per owner with a non-zero allocation.
     /// @param totalIssued The programme's issued credits after this issuance.
     event CreditsIssued(
@@ -56,7 +61,7 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     // ---------------------------------------------------------------- programme life cycle
 
     /// @notice Registers a programme in stage AwaitingAuthorization.
-    /// @param programme The programme's data; see {ProgrammeInput}.
+    /// @param programme The programme's data, including the hash of its off-chain details; see {ProgrammeInput}.
     /// @param requestRef Unique reference of this write.
     /// @return programmeId The new programme's id (a running counter from 1).
     function createProgramme(ProgrammeInput calldata programme, bytes32 requestRef) external returns (uint40 programmeId);
@@ -81,6 +86,14 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     /// @param amount Credits to issue; issued + amount must not exceed the estimate.
     /// @param requestRef Unique reference of this write.
     function issue(uint40 programmeId, uint64 amount, bytes32 requestRef) external;
+
+    /// @notice Anchors a new version of a programme's off-chain details (title, properties...) kept by the node.
+    /// @dev Allowed in every stage but Rejected (`ProgrammeRejectedTerminal`); a zero hash is refused
+    /// (`ProgrammeInvalidDetailsHash`). The credit-relevant fields of a programme never change this way.
+    /// @param programmeId The programme.
+    /// @param detailsHash SHA-256 of the canonical JSON of the new details; not zero.
+    /// @param requestRef Unique reference of this write.
+    function updateProgrammeDetails(uint40 programmeId, bytes32 detailsHash, bytes32 requestRef) external;
 
     /// @notice Records that `certifier` certifies a programme awaiting authorisation or authorised.
     /// @param programmeId The programme.
@@ -182,8 +195,13 @@ interface ICarbonRegistry is ICarbonRegistryTypes, ICarbonRegistryErrors {
     /// @notice Whether an account is frozen.
     function isFrozen(uint40 account) external view returns (bool);
 
-    /// @notice Whether a request reference was already applied.
+    /// @notice Whether a request reference was already applied (by this implementation or an earlier one).
     function isRequestApplied(bytes32 requestRef) external view returns (bool);
+
+    /// @notice The keccak256 of the calldata of the call a request reference was applied to.
+    /// @return digest The call digest; zero when the reference is unused, and for a reference applied before
+    /// implementation 1.1.0, which recorded no digest (`isRequestApplied` tells them apart).
+    function requestDigest(bytes32 requestRef) external view returns (bytes32 digest);
 
     /// @notice Whether `certifier` currently certifies the programme.
     function isCertifiedBy(uint40 programmeId, uint40 certifier) external view returns (bool);

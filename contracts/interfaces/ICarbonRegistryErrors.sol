@@ -10,8 +10,13 @@ import {ICarbonRegistryTypes} from "./ICarbonRegistryTypes.sol";
 interface ICarbonRegistryErrors {
     /// @notice The request reference is zero.
     error RegistryInvalidRequestReference();
-    /// @notice The request reference was already applied; the call would apply a write twice.
+    /// @notice The request reference was already applied to this same call (same function and arguments): a retry.
+    /// The write happened once; a caller treats this as success. A reference applied before implementation 1.1.0
+    /// (no call digest recorded) answers this for any call.
     error RegistryRequestAlreadyApplied(bytes32 requestRef);
+    /// @notice The request reference was already applied to a different call: `appliedCallDigest` is the
+    /// keccak256 of that call's calldata. Nothing was done; a new write needs a new reference.
+    error RegistryRequestReferenceReused(bytes32 requestRef, bytes32 appliedCallDigest);
     /// @notice The account id is zero or otherwise unusable.
     error RegistryInvalidAccount(uint40 account);
     /// @notice The account is frozen (its organisation is suspended) and cannot send, retire or certify.
@@ -36,6 +41,8 @@ interface ICarbonRegistryErrors {
     error ProgrammeInvalidCreditUnit();
     /// @notice The programme ends before or when it starts.
     error ProgrammeInvalidPeriod(uint64 startTime, uint64 endTime);
+    /// @notice The details hash (SHA-256 of the programme's off-chain details) is zero.
+    error ProgrammeInvalidDetailsHash();
     /// @notice The credit estimate is zero.
     error ProgrammeInvalidCreditEstimate(uint64 creditEstimate);
     /// @notice Owners and shares are empty, of different lengths, or more than the maximum.

@@ -57,6 +57,8 @@ interface ICarbonRegistryTypes {
     /// @param owners Organisation ids of the proponents, no duplicates, no zero id.
     /// @param sharesPpm Each owner's share in parts per million; they sum to 1,000,000.
     /// @param regions Names of the regions where the programme takes place (published in the event, not stored).
+    /// @param detailsHash SHA-256 of the canonical JSON of the programme's off-chain details (title, properties...),
+    /// which the node keeps in its database; anchors them on chain. Must not be zero.
     struct ProgrammeInput {
         string externalId;
         Sector sector;
@@ -69,6 +71,7 @@ interface ICarbonRegistryTypes {
         uint40[] owners;
         uint32[] sharesPpm;
         string[] regions;
+        bytes32 detailsHash;
     }
 
     /// @notice Details of a retirement.
@@ -115,6 +118,8 @@ interface ICarbonRegistryTypes {
     }
 
     /// @notice Read model of a programme.
+    /// @dev `detailsHash` is the latest anchored SHA-256 of the off-chain details (zero only for a programme created
+    /// by an implementation older than 1.1.0 and never updated since).
     struct ProgrammeView {
         uint40 programmeId;
         ProgrammeStage stage;
@@ -133,6 +138,7 @@ interface ICarbonRegistryTypes {
         uint40[] owners;
         uint32[] sharesPpm;
         uint40[] certifiers;
+        bytes32 detailsHash;
     }
 
     /// @notice Read model of a serial block; `end` is its id.

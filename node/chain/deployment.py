@@ -2,14 +2,16 @@
 
 The manifest ``<data dir>/deployments/<chain id>.json`` records the addresses, the deploy block (where
 indexers start), the compiler and the build's input hash. ``ensure_deployed`` reuses a manifest whose proxy
-still has code, so a restarted node keeps its contracts; a wiped chain gets a fresh deployment.
+still has code, so a restarted node keeps its contracts (upgraded to the sources it was built from when it may);
+a wiped chain gets a fresh deployment.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from eth_abi.abi import encode
@@ -22,6 +24,7 @@ from node.chain.types import country_bytes
 
 IMPLEMENTATION = "CarbonRegistry"
 PROXY = "RegistryProxy"
+logger = logging.getLogger("registry.deployment")
 
 
 @dataclass(frozen=True)
@@ -110,12 +113,27 @@ def ensure_deployed(
     pauser: str | None = None,
     input_hash: str = "",
 ) -> tuple[Deployment, bool]:
-    """The chain's deployment, deploying first if there is none. Returns it and whether it is new."""
+    """The chain's deployment, deploying first if there is none. Returns it and whether it is new.
+
+    When the contract sources changed since the deployment (``input_hash``) and the node's key is the registry's
+    admin (a local chain), the proxy is upgraded to the new implementation, keeping every programme and credit:
+    a node updated to a new release then speaks the ABI it was built with. With another admin (a governance
+    multisig on a shared chain), the upgrade is theirs to make; the node says so and goes on.
+    """
     path = manifest_path(data_dir, client.chain_id)
     if path.is_file():
         existing = Deployment.load(path)
         if has_code(client, existing.registry):
-            return existing, False
+            if not input_hash or existing.input_hash == input_hash:
+                return existing, False
+            if existing.admin.lower() != str(client.address).lower():
+                logger.warning("the registry contract sources changed since deployment, but its admin %s is not "
+                               "this node's key: ask the admin to upgrade it (ADR 0004)", existing.admin)  # fmt: skip
+                return existing, False
+            upgraded = replace(upgrade_registry(client, existing, artifacts[IMPLEMENTATION]), input_hash=input_hash)
+            upgraded.save(path)
+            logger.info("registry %s upgraded to implementation %s", upgraded.registry, upgraded.implementation)
+            return upgraded, False
     deployment = deploy_registry(
         client,
         artifacts,

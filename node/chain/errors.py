@@ -99,9 +99,30 @@ class TransfersNotPaused(ContractRevert):
 
 
 class RequestAlreadyApplied(ContractRevert):
-    """The request reference was applied before: the write already happened once."""
+    """The request reference was applied before to this same call: a retry, the write already happened once.
+
+    (A reference applied before implementation 1.1.0 answers this for any call: no call digest was recorded.)
+    """
 
     title = "Request already applied"
+
+
+class RequestReferenceReused(ContractRevert):
+    """The request reference was applied before to a *different* call (ADR 0012): nothing was done.
+
+    Not a retry, so never "already applied": the caller reused a reference for a new write (a bug, or an
+    idempotency key sent again with other content). ``appliedCallDigest`` is keccak256 of the earlier call's calldata.
+    """
+
+    title = "Request reference reused"
+
+    def __init__(self, error_name: str, arguments: dict[str, Any], detail: str | None = None) -> None:
+        detail = detail or (
+            f"The request reference {arguments.get('requestRef')} was already used by a different call "
+            f"(call digest {arguments.get('appliedCallDigest')}); nothing was done. A request reference names one "
+            f"write: send a new write with a new reference."
+        )
+        super().__init__(error_name, arguments, detail)
 
 
 class DuplicateExternalId(ContractRevert):
@@ -133,6 +154,7 @@ class TransactionReverted(ContractRevert):
 
 _CLASS_BY_ERROR: dict[str, type[ContractRevert]] = {
     "RegistryRequestAlreadyApplied": RequestAlreadyApplied,
+    "RegistryRequestReferenceReused": RequestReferenceReused,
     "RegistryAccountFrozen": AccountFrozen,
     "RegistryAccountNotFrozen": AccountNotFrozen,
     "RegistrySerialsExhausted": SerialsExhausted,
@@ -140,6 +162,7 @@ _CLASS_BY_ERROR: dict[str, type[ContractRevert]] = {
     "RetirementNotFound": ChainNotFound,
     "BlockNotFound": ChainNotFound,
     "ProgrammeExternalIdTaken": DuplicateExternalId,
+    "ProgrammeInvalidDetailsHash": InvalidChainInput,
     "ProgrammeInvalidStage": InvalidTransition,
     "ProgrammeRejectedTerminal": InvalidTransition,
     "ProgrammeEstimateExceeded": EstimateExceeded,

@@ -42,6 +42,10 @@ class Registry:
     def issue(self, programme_id: int, amount: int, ref: bytes) -> TxReceipt:
         return self._transact("issue", programme_id, amount, ref)
 
+    def update_programme_details(self, programme_id: int, details_hash: bytes, ref: bytes) -> TxReceipt:
+        """Anchors a new SHA-256 (32 bytes) of a programme's off-chain details (``updateProgrammeDetails``)."""
+        return self._transact("updateProgrammeDetails", programme_id, details_hash, ref)
+
     def certify(self, programme_id: int, certifier: int, ref: bytes) -> TxReceipt:
         return self._transact("certify", programme_id, certifier, ref)
 

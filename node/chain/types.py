@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -61,7 +61,11 @@ def unit_text(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class ProgrammeInput:
-    """Arguments of ``createProgramme``; see the Solidity struct for each field's rule."""
+    """Arguments of ``createProgramme``; see the Solidity struct for each field's rule.
+
+    ``details_hash`` (keyword only, required) is the SHA-256 (32 bytes) of the canonical JSON of the programme's
+    off-chain details, anchored on chain; the contract refuses zero (``ProgrammeInvalidDetailsHash``).
+    """
 
     external_id: str
     sector: Sector
@@ -74,6 +78,11 @@ class ProgrammeInput:
     owners: Sequence[int]
     shares_ppm: Sequence[int]
     regions: Sequence[str] = ()
+    details_hash: bytes = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.details_hash, bytes) or len(self.details_hash) != 32:
+            raise ValueError("details_hash must be 32 bytes (a SHA-256 digest)")
 
     def as_abi(self) -> tuple[Any, ...]:
         return (
@@ -88,6 +97,7 @@ class ProgrammeInput:
             list(self.owners),
             list(self.shares_ppm),
             list(self.regions),
+            self.details_hash,
         )
 
 

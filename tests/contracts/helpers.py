@@ -35,6 +35,6 @@ def programme(registry: Registry, programme_id: int) -> dict[str, Any]:
     names = [
         "programme_id", "stage", "external_id", "sector", "sectoral_scope", "country", "credit_unit", "start_time",
         "end_time", "credit_estimate", "credit_issued", "credit_retired", "serial_start", "serial_end", "owners",
-        "shares_ppm", "certifiers",
+        "shares_ppm", "certifiers", "details_hash",
     ]  # fmt: skip
     return dict(zip(names, registry.view("getProgramme", programme_id), strict=True))

@@ -21,6 +21,7 @@ CALLS: list[tuple[str, str, Callable[[Registry], object]]] = [
     ("authorise", REGISTRAR_ROLE, lambda r: r.authorise(1, 0, ref())),
     ("reject", REGISTRAR_ROLE, lambda r: r.reject(1, ref())),
     ("issue", REGISTRAR_ROLE, lambda r: r.issue(1, 1, ref())),
+    ("updateProgrammeDetails", REGISTRAR_ROLE, lambda r: r.update_programme_details(1, b"\x01" * 32, ref())),
     ("certify", REGISTRAR_ROLE, lambda r: r.certify(1, 50, ref())),
     ("revokeCertification", REGISTRAR_ROLE, lambda r: r.revoke_certification(1, 50, ref())),
     ("transfer", REGISTRAR_ROLE, lambda r: r.transfer(1, 10, 20, 1, ref())),

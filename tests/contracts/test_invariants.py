@@ -1,5 +1,6 @@
-"""Hypothesis stateful test: random authorise/issue/transfer/retire/freeze/unfreeze/pause sequences over several
-programmes and accounts, with the ledger's invariants checked against the contract after every step.
+"""Hypothesis stateful test: random authorise/issue/transfer/retire/freeze/unfreeze/pause/details-update sequences
+and replayed request references over several programmes and accounts, with the ledger's invariants checked against
+the contract after every step.
 
 Some programmes are placed at the very end of the ``uint64`` serial range (their range ends at 2^64 - 1), so every
 rule also runs on blocks ending at the last serial, and later programmes must be refused with
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from eth_utils.crypto import keccak
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -23,7 +25,7 @@ from node.chain.batch import ViewBatch
 from node.chain.errors import ContractRevert
 from node.chain.registry import Registry
 from node.chain.types import PPM, RetirementInput, RetirementType
-from tests.conftest import GOVERNMENT, programme_input, ref
+from tests.conftest import GOVERNMENT, details_hash_of, programme_input, ref
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
 _NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]  # shrinking a chain run can take minutes
@@ -75,6 +77,8 @@ class RegistryMachine(RuleBasedStateMachine):
         self.frozen: set[int] = set()
         self.paused = False
         self.used_refs: list[bytes] = []
+        self.call_digests: dict[bytes, bytes] = {}
+        self.details: dict[int, bytes] = {}
         self.balances_before: dict[tuple[int, int], int] = {}
         self.pending_ref = b""
         self.created = 0
@@ -91,7 +95,13 @@ class RegistryMachine(RuleBasedStateMachine):
         return self.pending_ref
 
     def _succeeded(self) -> None:
+        """Remembers the reference and the digest of the call it was applied to (the last mined transaction's
+        calldata: Anvil mines one transaction per block), as the contract binds them (ADR 0012)."""
+        latest = self.registry.client.w3.eth.get_block("latest", full_transactions=True)
         self.used_refs.append(self.pending_ref)
+        transaction = latest["transactions"][-1]
+        assert not isinstance(transaction, bytes)  # a full transaction, not its hash
+        self.call_digests[self.pending_ref] = keccak(bytes(transaction["input"]))
 
     def _held(self, pid: int, account: int) -> int:
         return self.held.get((pid, account), 0)
@@ -118,7 +128,9 @@ class RegistryMachine(RuleBasedStateMachine):
             self._ref(),
         )
         self._succeeded()
-        return int(self.registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+        pid = int(self.registry.events(receipt, "ProgrammeCreated")[0]["args"]["programmeId"])
+        self.details[pid] = details_hash_of(f"P{self.created}")
+        return pid
 
     def _reserve_all_serials_but(self, keep: int) -> None:
         """Authorises a filler programme (nothing issued) that leaves exactly ``keep`` serials."""
@@ -250,18 +262,32 @@ class RegistryMachine(RuleBasedStateMachine):
         self._succeeded()
         self.paused = not self.paused
 
+    @precondition(lambda self: self.estimates)
+    @rule(data=st.data(), revision=st.integers(1, 3))
+    def update_details(self, data: st.DataObject, revision: int) -> None:
+        """Anchoring new details never touches credits: the invariant compares every balance with the model,
+        which this rule leaves alone."""
+        self._remember_balances()
+        pid = data.draw(st.sampled_from(sorted(self.estimates)))
+        self.details[pid] = details_hash_of(f"P{pid} revision {revision}")
+        self.registry.update_programme_details(pid, self.details[pid], self._ref())
+        self._succeeded()
+
     @precondition(lambda self: self.used_refs and self.estimates)
     @rule(data=st.data())
     def replay_used_reference(self, data: st.DataObject) -> None:
         self._remember_balances()
         request = data.draw(st.sampled_from(self.used_refs))
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
-        call = data.draw(st.sampled_from([
-            lambda: self.registry.issue(pid, 1, request),
-            lambda: self.registry.transfer(pid, ACCOUNTS[0], ACCOUNTS[1], 1, request),
-            lambda: self.registry.freeze(ACCOUNTS[2], request),
+        name, args, call = data.draw(st.sampled_from([
+            ("issue", (pid, 1, request), lambda: self.registry.issue(pid, 1, request)),
+            ("transfer", (pid, ACCOUNTS[0], ACCOUNTS[1], 1, request),
+             lambda: self.registry.transfer(pid, ACCOUNTS[0], ACCOUNTS[1], 1, request)),
+            ("freezeAccount", (ACCOUNTS[2], request), lambda: self.registry.freeze(ACCOUNTS[2], request)),
         ]))  # fmt: skip
-        _expect("RegistryRequestAlreadyApplied", call)
+        # The same call again is a retry; any other call under a used reference is refused, never "applied".
+        same = keccak(hexstr=self.registry.contract.encode_abi(name, args=list(args))) == self.call_digests[request]
+        _expect("RegistryRequestAlreadyApplied" if same else "RegistryRequestReferenceReused", call)
 
     # ------------------------------------------------------------------ invariants
 
@@ -279,6 +305,7 @@ class RegistryMachine(RuleBasedStateMachine):
         for pid in pids:
             view = next(results)
             issued, retired, serial_start = view[10], view[11], view[12]
+            assert view[17] == self.details[pid], "the anchored details hash is the last one set"
             assert (issued, retired) == (self.issued[pid], self.retired[pid])
             ranges: list[Range] = []
             held_total = 0

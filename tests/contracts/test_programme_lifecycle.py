@@ -6,7 +6,7 @@ import pytest
 
 from node.chain.registry import Registry
 from node.chain.types import PPM, ProgrammeStage, Sector
-from tests.conftest import authorised_programme, create_programme, programme_input, ref
+from tests.conftest import authorised_programme, create_programme, details_hash_of, programme_input, ref
 from tests.contracts.helpers import programme, reverts
 
 
@@ -19,6 +19,7 @@ class TestCreate:
         assert (p["credit_estimate"], p["credit_issued"], p["serial_start"], p["serial_end"]) == (500, 0, 0, 0)
         assert p["country"] == b"NG"
         assert p["credit_unit"].rstrip(b"\0") == b"ITMO"
+        assert p["details_hash"] == details_hash_of(p["external_id"])
 
     def test_create_assigns_running_programme_ids(self, registry: Registry) -> None:
         assert [create_programme(registry) for _ in range(3)] == [1, 2, 3]
@@ -31,6 +32,7 @@ class TestCreate:
         assert args["programme"]["externalId"] == "MRV-77"
         assert list(args["programme"]["owners"]) == [10, 11]
         assert list(args["programme"]["sharesPpm"]) == [1, PPM - 1]
+        assert args["programme"]["detailsHash"] == details_hash_of("MRV-77")
 
     def test_create_publishes_regions_in_the_event(self, registry: Registry) -> None:
         data = programme_input()
@@ -72,6 +74,11 @@ class TestCreate:
         bad = data.__class__(**{**data.__dict__, "credit_unit": ""})
         with reverts("ProgrammeInvalidCreditUnit"):
             registry.create_programme(bad, ref())
+
+    def test_create_rejects_zero_details_hash(self, registry: Registry) -> None:
+        with reverts("ProgrammeInvalidDetailsHash"):
+            create_programme(registry, details_hash=bytes(32))
+        assert registry.view("totals")[0] == 0
 
     def test_create_rejects_end_not_after_start(self, registry: Registry) -> None:
         with reverts("ProgrammeInvalidPeriod", startTime=100, endTime=100):
@@ -180,3 +187,46 @@ class TestReject:
     def test_get_unknown_programme_is_not_found(self, registry: Registry) -> None:
         with reverts("ProgrammeNotFound", programmeId=3):
             registry.view("getProgramme", 3)
+
+
+class TestDetails:
+    def test_update_anchors_the_new_hash_and_emits_it(self, registry: Registry) -> None:
+        pid = create_programme(registry)
+        new = details_hash_of("revision 2")
+        receipt = registry.update_programme_details(pid, new, request := ref())
+        args = registry.events(receipt, "ProgrammeDetailsUpdated")[0]["args"]
+        assert (args["programmeId"], args["requestRef"], args["detailsHash"]) == (pid, request, new)
+        assert programme(registry, pid)["details_hash"] == new
+
+    def test_update_leaves_every_credit_field_alone(self, registry: Registry) -> None:
+        pid = authorised_programme(registry, issue=10, estimate=100)
+        before = programme(registry, pid)
+        registry.update_programme_details(pid, details_hash_of("revision 2"), ref())
+        after = programme(registry, pid)
+        assert {**after, "details_hash": None} == {**before, "details_hash": None}
+
+    def test_update_is_allowed_awaiting_authorisation_and_authorised(self, registry: Registry) -> None:
+        waiting, authorised = create_programme(registry), authorised_programme(registry)
+        for pid in (waiting, authorised):
+            registry.update_programme_details(pid, details_hash_of(f"p{pid}"), ref())
+            assert programme(registry, pid)["details_hash"] == details_hash_of(f"p{pid}")
+
+    def test_update_of_a_rejected_programme_is_refused(self, registry: Registry) -> None:
+        pid = create_programme(registry)
+        registry.reject(pid, ref())
+        with reverts("ProgrammeRejectedTerminal", programmeId=pid):
+            registry.update_programme_details(pid, details_hash_of("late"), ref())
+
+    def test_update_refuses_the_zero_hash(self, registry: Registry) -> None:
+        pid = create_programme(registry)
+        with reverts("ProgrammeInvalidDetailsHash"):
+            registry.update_programme_details(pid, bytes(32), ref())
+        assert programme(registry, pid)["details_hash"] == details_hash_of(programme(registry, pid)["external_id"])
+
+    def test_update_of_an_unknown_programme_is_not_found(self, registry: Registry) -> None:
+        with reverts("ProgrammeNotFound", programmeId=9):
+            registry.update_programme_details(9, details_hash_of("x"), ref())
+
+    def test_details_hash_must_be_32_bytes_in_python(self) -> None:
+        with pytest.raises(ValueError, match="32 bytes"):
+            programme_input(details_hash=b"short")

@@ -11,7 +11,7 @@ from node.chain.compiler import Artifact
 from node.chain.deployment import Deployment, upgrade_registry
 from node.chain.registry import Registry
 from node.chain.types import RetirementInput, RetirementType
-from tests.conftest import authorised_programme, create_programme, ref
+from tests.conftest import authorised_programme, create_programme, details_hash_of, ref
 from tests.contracts.helpers import reverts
 
 IMPLEMENTATION_SLOT = int.from_bytes(keccak(text="eip1967.proxy.implementation")) - 1
@@ -46,9 +46,12 @@ def test_upgrade_keeps_every_programme_block_and_balance(
     registry.transfer(b, 10, 30, 9, ref())
     registry.retire(a, 11, 7, RetirementInput(RetirementType.CROSS_BORDER, "CH", "Buyer", 200), ref())
     registry.freeze(30, ref())
+    registry.update_programme_details(b, details_hash_of("b, revision 2"), ref())
     used = ref()
     registry.pause_transfers(used)
     before = _state(registry)
+    digest = registry.view("requestDigest", used)
+    assert digest != bytes(32)
 
     upgraded = upgrade_registry(registry.client, deployment, artifacts["CarbonRegistryUpgradeProbe"])
     probe = Registry(registry.client, deployment.registry, artifacts["CarbonRegistryUpgradeProbe"].abi)
@@ -60,11 +63,15 @@ def test_upgrade_keeps_every_programme_block_and_balance(
     assert probe.view("upgradeProbe") is True
     assert _state(probe) == before
     assert probe.view("isRequestApplied", used)
+    assert probe.view("requestDigest", used) == digest
+    assert probe.view("getProgramme", b)[-1] == details_hash_of("b, revision 2")
     assert probe.view("isCertifiedBy", a, 50)
 
     probe.unpause_transfers(ref())
     probe.transfer(a, 20, 21, 23, ref())
     assert probe.view("balanceOf", a, 21) == 23
+    with reverts("RegistryRequestReferenceReused", appliedCallDigest="0x" + digest.hex()):
+        probe.freeze(31, used)
     with reverts("RegistryRequestAlreadyApplied"):
         probe.pause_transfers(used)
 
@@ -75,7 +82,7 @@ def test_upgrade_by_non_admin_is_refused(
     probe, _ = stranger.client.deploy(artifacts["CarbonRegistryUpgradeProbe"].bytecode)
     with reverts("AccessControlUnauthorizedAccount"):
         stranger.client.transact(stranger.contract, "upgradeToAndCall", probe, b"")
-    assert registry.view("version") == "1.0.0"
+    assert registry.view("version") == "1.1.0"
 
 
 def test_upgrade_to_non_uups_contract_is_refused(registry: Registry, artifacts: dict[str, Artifact]) -> None:

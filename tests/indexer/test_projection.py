@@ -10,7 +10,7 @@ from indexer.runner import Indexer
 from node.chain.registry import Registry
 from node.chain.types import RetirementInput, RetirementType
 from node.models import chain
-from tests.conftest import GOVERNMENT, authorised_programme, create_programme, programme_input, ref
+from tests.conftest import GOVERNMENT, authorised_programme, create_programme, details_hash_of, programme_input, ref
 
 
 def rows(db: Connection, sql: str) -> list[dict[str, Any]]:
@@ -42,6 +42,7 @@ def test_full_lifecycle_projects(registry: Registry, indexer: Indexer, db: Conne
     assert (programme["stage"], programme["credit_issued"], programme["credit_retired"]) == ("authorised", 100, 10)
     assert (programme["serial_start"], programme["serial_end"], programme["regions"]) == (1, 1000, ["Lagos", "Kano"])
     assert (programme["sector"], programme["country"], programme["credit_unit"]) == ("energy", "NG", "ITMO")
+    assert programme["details_hash"] == details_hash_of("LAGOS-SOLAR")
     assert rows(db, f"select stage from chain.programme where programme_id = {rejected}") == [{"stage": "rejected"}]
     owners = rows(db, f"select account_id, share_ppm from chain.programme_owner where programme_id={pid} order by 1")
     assert owners == [{"account_id": 10, "share_ppm": 600_000}, {"account_id": 11, "share_ppm": 400_000}]

@@ -12,6 +12,8 @@ from node.chain.errors import (
     InsufficientCredits,
     InvalidChainInput,
     InvalidTransition,
+    RequestAlreadyApplied,
+    RequestReferenceReused,
     TransactionReverted,
     class_for,
 )
@@ -51,6 +53,9 @@ def test_error_classes_follow_the_error_family() -> None:
     assert class_for("ProgrammeInvalidStage") is InvalidTransition
     assert class_for("ProgrammeInvalidShares") is InvalidChainInput
     assert class_for("CreditsSelfTransfer") is InvalidChainInput
+    assert class_for("ProgrammeInvalidDetailsHash") is InvalidChainInput
+    assert class_for("RegistryRequestAlreadyApplied") is RequestAlreadyApplied
+    assert class_for("RegistryRequestReferenceReused") is RequestReferenceReused
     assert InvalidChainInput.status_code == 422
     assert ChainNotFound.status_code == 404
 
@@ -65,3 +70,23 @@ def test_every_registry_error_has_a_domain_class(artifacts: dict[str, Artifact])
         )
         for n in generic
     ), generic
+
+
+def test_reused_reference_decodes_with_both_values_and_a_clear_detail(artifacts: dict[str, Artifact]) -> None:
+    decoder = ErrorDecoder([artifacts["CarbonRegistry"].abi])
+    reference, digest = b"\x01" * 32, b"\x02" * 32
+    error = decoder.decode(
+        _data("RegistryRequestReferenceReused(bytes32,bytes32)", ["bytes32", "bytes32"], [reference, digest])
+    )
+    assert isinstance(error, RequestReferenceReused)
+    assert not isinstance(error, RequestAlreadyApplied)
+    assert error.arguments == {"requestRef": "0x" + reference.hex(), "appliedCallDigest": "0x" + digest.hex()}
+    assert error.status_code == 409
+    assert "different call" in error.detail
+
+
+def test_zero_details_hash_is_invalid_input(artifacts: dict[str, Artifact]) -> None:
+    error = ErrorDecoder([artifacts["CarbonRegistry"].abi]).decode(_data("ProgrammeInvalidDetailsHash()", [], []))
+    assert isinstance(error, InvalidChainInput)
+    assert error.status_code == 422
+    assert error.problem_type == "programme-invalid-details-hash"

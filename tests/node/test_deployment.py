@@ -67,3 +67,29 @@ def test_admin_and_pauser_can_be_other_accounts(
     assert not registry.view("hasRole", admin_role, client.address)
     assert not registry.view("hasRole", pauser_role, client.address)
     assert registry.view("hasRole", registry.view("REGISTRAR_ROLE"), client.address)
+
+
+def test_changed_sources_upgrade_the_registry_in_place_when_the_node_is_its_admin(
+    client: ChainClient, artifacts: dict[str, Artifact], tmp_path: Path, chain_snapshot: None
+) -> None:
+    first, _ = ensure_deployed(client, artifacts, tmp_path, country="KE", government_account=7, input_hash="old")
+    upgraded, created = ensure_deployed(client, artifacts, tmp_path, country="KE", government_account=7,
+                                        input_hash="new")  # fmt: skip
+    assert not created
+    assert upgraded.registry == first.registry
+    assert upgraded.implementation != first.implementation
+    assert Deployment.load(manifest_path(tmp_path, 31337)) == upgraded
+    assert upgraded.input_hash == "new"
+    registry = Registry(client, upgraded.registry, artifacts["CarbonRegistry"].abi)
+    assert registry.view("country") == b"KE"  # state kept through the upgrade
+
+
+def test_changed_sources_are_left_to_another_admin(
+    client: ChainClient, artifacts: dict[str, Artifact], tmp_path: Path, chain_snapshot: None
+) -> None:
+    other = "0x" + "ab" * 20  # no key of ours
+    first, _ = ensure_deployed(client, artifacts, tmp_path, country="KE", government_account=7, admin=other,
+                               input_hash="old")  # fmt: skip
+    again, _ = ensure_deployed(client, artifacts, tmp_path, country="KE", government_account=7, admin=other,
+                               input_hash="new")  # fmt: skip
+    assert again == first
