@@ -221,7 +221,9 @@ programme_change = Table(
     "programme_change",
     metadata,
     Column("change_id", BigInteger, primary_key=True, autoincrement=True),
-    Column("operation", Text, nullable=False, comment="create | authorise | reject | issue | certify | revoke | details"),
+    Column(
+        "operation", Text, nullable=False, comment="create | authorise | reject | issue | certify | revoke | details"
+    ),
     Column("programme_id", BigInteger, nullable=True, comment="Null for a create until it is on chain"),
     Column("idempotency_scope", Text, nullable=True, comment="Whose key: user:<id> or api-key:<id>"),
     Column("idempotency_key", Text, nullable=True),

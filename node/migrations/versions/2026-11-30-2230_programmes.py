@@ -16,18 +16,23 @@ branch_labels = None
 depends_on = None
 
 
-
 def upgrade() -> None:
-    op.add_column("programme", sa.Column("details_hash", sa.LargeBinary(), nullable=True,
-                                         comment="SHA-256 of the off-chain details, as anchored"), schema="chain")  # fmt: skip
+    comment = "SHA-256 of the off-chain details, as anchored"
+    op.add_column("programme", sa.Column("details_hash", sa.LargeBinary(), nullable=True, comment=comment),
+                  schema="chain")  # fmt: skip
     op.create_table(
         "calculator_constants",
         sa.Column("version", sa.BigInteger(), autoincrement=True, nullable=False, comment="Recorded by each programme"),
-        sa.Column("methodology", sa.Text(), nullable=False,
-                  comment="A calculator methodology, e.g. agriculture, solar"),  # fmt: skip
+        sa.Column(
+            "methodology", sa.Text(), nullable=False, comment="A calculator methodology, e.g. agriculture, solar"
+        ),  # fmt: skip
         sa.Column("constants", postgresql.JSONB(), nullable=False),
-        sa.Column("created_by", postgresql.JSONB(), nullable=True,
-                  comment="The Government user who set them; null for the defaults"),  # fmt: skip
+        sa.Column(
+            "created_by",
+            postgresql.JSONB(),
+            nullable=True,
+            comment="The Government user who set them; null for the defaults",
+        ),  # fmt: skip
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("version"),
         schema="app",
@@ -39,10 +44,15 @@ def upgrade() -> None:
         "programme_detail",
         sa.Column("programme_id", sa.BigInteger(), nullable=False, comment="The programme's id on chain"),
         sa.Column("title", sa.Text(), nullable=False),
-        sa.Column("details", postgresql.JSONB(), nullable=False,
-                  comment="The off-chain record whose SHA-256 is anchored on chain"),  # fmt: skip
-        sa.Column("details_hash", sa.LargeBinary(), nullable=False,
-                  comment="SHA-256 of the canonical form of details"),  # fmt: skip
+        sa.Column(
+            "details",
+            postgresql.JSONB(),
+            nullable=False,
+            comment="The off-chain record whose SHA-256 is anchored on chain",
+        ),  # fmt: skip
+        sa.Column(
+            "details_hash", sa.LargeBinary(), nullable=False, comment="SHA-256 of the canonical form of details"
+        ),  # fmt: skip
         sa.Column("revision", sa.Integer(), server_default="1", nullable=False, comment="Anchored revisions so far"),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
@@ -54,8 +64,12 @@ def upgrade() -> None:
     op.create_table(
         "programme_change",
         sa.Column("change_id", sa.BigInteger(), autoincrement=True, nullable=False),
-        sa.Column("operation", sa.Text(), nullable=False,
-                  comment="create | authorise | reject | issue | certify | revoke | details"),  # fmt: skip
+        sa.Column(
+            "operation",
+            sa.Text(),
+            nullable=False,
+            comment="create | authorise | reject | issue | certify | revoke | details",
+        ),  # fmt: skip
         sa.Column("programme_id", sa.BigInteger(), nullable=True, comment="Null for a create until it is on chain"),
         sa.Column("idempotency_scope", sa.Text(), nullable=True, comment="Whose key: user:<id> or api-key:<id>"),
         sa.Column("idempotency_key", sa.Text(), nullable=True),
@@ -66,8 +80,9 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), server_default="pending", nullable=False, comment="pending | done | failed"),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("result", postgresql.JSONB(), nullable=True,
-                  comment="The answer, given again to a retry with the same key"),  # fmt: skip
+        sa.Column(
+            "result", postgresql.JSONB(), nullable=True, comment="The answer, given again to a retry with the same key"
+        ),  # fmt: skip
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("change_id"),
