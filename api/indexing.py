@@ -30,16 +30,22 @@ async def index_waiter_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Starts the process's waiter with the application and stops it (and its connection) on shutdown.
 
     Starting never blocks on the database: the waiter connects in its own thread and retries, so the API comes up
-    (and ``/health`` reports the outage) while PostgreSQL is down.
+    (and ``/health`` reports the outage) while PostgreSQL is down. One application may be served by overlapping
+    lifespans (a test client and a uvicorn server on the same app): they share one waiter, closed by the last.
     """
     context: NodeContext = app.state.context
-    waiter = IndexWaiter(context.engine).start()
-    app.state.index_waiter = waiter
+    users = getattr(app.state, "index_waiter_users", 0)
+    if users == 0:
+        app.state.index_waiter = IndexWaiter(context.engine).start()
+    app.state.index_waiter_users = users + 1
     try:
         yield
     finally:
-        del app.state.index_waiter
-        await anyio.to_thread.run_sync(waiter.close)  # joins a thread: off the event loop
+        app.state.index_waiter_users -= 1
+        if app.state.index_waiter_users == 0:
+            waiter: IndexWaiter = app.state.index_waiter
+            del app.state.index_waiter
+            await anyio.to_thread.run_sync(waiter.close)  # joins a thread: off the event loop
 
 
 def index_waiter(request: Request) -> IndexWaiter:
