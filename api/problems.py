@@ -117,7 +117,8 @@ def install(app: FastAPI) -> None:
 _DESCRIPTIONS = {
     400: "Bad request", 401: "Not authenticated", 403: "Not allowed for this caller", 404: "Not found",
     409: "Conflicts with the current state", 413: "Payload too large", 415: "Unsupported media type",
-    422: "Invalid input", 429: "Too many requests", 503: "A backing service is unavailable",
+    422: "Invalid input", 428: "A required header is missing (e.g. Idempotency-Key)", 429: "Too many requests",
+    503: "A backing service is unavailable",
 }  # fmt: skip
 
 

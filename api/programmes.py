@@ -222,13 +222,14 @@ def reject(
     return lifecycle.reject(_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 
-@router.post("/{programme_id}/issue", response_model=ProgrammeOut, responses=_WRITE_ERRORS,
+@router.post("/{programme_id}/issue", response_model=ProgrammeOut, responses=documented(401, 403, 404, 409, 428),
              operation_id="issue_credits", summary="Issue credits")  # fmt: skip
 def issue(
     programme_id: ProgrammeId, body: Issuance, principal: CurrentPrincipal, request: Request,
     waiter: IndexWaiterDep, idempotency_key: IdempotencyKey = None,
 ) -> Any:  # fmt: skip
-    """Issues credits of an authorised programme up to its estimate, split among the owners by their shares."""
+    """Issues credits of an authorised programme up to its estimate, split among the owners by their shares.
+    Requires an `Idempotency-Key` (428 without): a retried issuance must never issue twice."""
     return lifecycle.issue(_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 

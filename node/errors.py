@@ -130,3 +130,11 @@ class UnsupportedMediaType(RegistryError):
     status_code = 415
     type_slug = "unsupported-media-type"
     title = "Unsupported media type"
+
+
+class PreconditionRequired(RegistryError):
+    """The request must carry a header that makes it safe (RFC 6585), e.g. an ``Idempotency-Key``."""
+
+    status_code = 428
+    type_slug = "precondition-required"
+    title = "Precondition required"

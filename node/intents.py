@@ -30,6 +30,7 @@ from sqlalchemy import Column, Connection, Engine, Row, Table, func, select, upd
 from sqlalchemy.exc import DBAPIError
 
 from node.chain.errors import ContractRevert, RequestAlreadyApplied
+from node.errors import RegistryError
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
@@ -41,9 +42,10 @@ logger = logging.getLogger("registry.intents")
 
 
 class Refused(Exception):
-    """The contract refused an intent's first chain write: nothing of the intent is on chain."""
+    """The contract refused an intent's first chain write, or the step found before it that the intent can no
+    longer apply: nothing of the intent is on chain."""
 
-    def __init__(self, cause: ContractRevert) -> None:
+    def __init__(self, cause: RegistryError) -> None:
         super().__init__(cause.detail)
         self.cause = cause
 

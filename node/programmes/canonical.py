@@ -2,8 +2,8 @@
 
 Anyone holding the record the API shows can recompute the hash and compare it with ``getProgramme().detailsHash``:
 the canonical form is JSON with keys sorted, no insignificant whitespace, UTF-8 without escapes (``ensure_ascii``
-off), and no floating-point numbers (decimals are strings), which makes it the RFC 8785 (JCS) serialisation of
-these values: a verifier in any language gets the same bytes.
+off), no floating-point numbers (decimals are strings) and no integer beyond 2^53 (large amounts are strings),
+which makes it the RFC 8785 (JCS) serialisation of these values: a verifier in any language gets the same bytes.
 """
 
 from __future__ import annotations

@@ -28,10 +28,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from node import intents
-from node.chain.errors import ContractRevert, RequestAlreadyApplied
+from node.chain.errors import ChainPermissionDenied, ContractRevert, RequestAlreadyApplied
 from node.chain.registry import Registry
 from node.config import Settings
-from node.errors import IndexerBehind, InvalidInput, InvalidState, RegistryError
+from node.errors import IndexerBehind, InvalidInput, InvalidState, RegistryError, ServiceUnavailable
 from node.identity.permissions import Principal
 from node.models.app import programme_change
 from node.models.chain import event
@@ -149,14 +149,14 @@ def run(engine: Engine, change_id: int, step: Step) -> dict[str, Any]:
     """Drives the write to completion (or finds it completed) and returns its stored answer."""
     try:
         row = intents.drive(engine, programme_change, change_id, step)
-    except ContractRevert as refusal:
-        _store_refusal(engine, change_id, refusal)
+    except RegistryError as refusal:
+        _store_refusal(engine, change_id, refusal)  # only if the intent was abandoned (failed)
         raise
     assert row is not None
     if row.status == intents.FAILED:
         raise _replayed(row.result)
     if row.status != intents.DONE:  # another driver holds it and left it pending (it failed after the chain)
-        raise IndexerBehind("The write is still being completed; retry with the same Idempotency-Key.")
+        raise IndexerBehind("The write is still being completed; retry it (with the same Idempotency-Key).")
     result: dict[str, Any] = row.result
     return result
 
@@ -173,8 +173,8 @@ def _store_refusal(engine: Engine, change_id: int, refusal: RegistryError) -> No
 def _replayed(result: dict[str, Any] | None) -> RegistryError:
     """The refusal the first attempt got, raised again for a retry with the same key."""
     problem = (result or {}).get("problem")
-    if problem is None:
-        return RegistryError("The first attempt with this Idempotency-Key was refused.")
+    if problem is None:  # abandoned a moment ago; its problem is being stored
+        return ServiceUnavailable("The first attempt with this Idempotency-Key was just refused; retry to read why.")
     kind = type(str(problem["error"]), (RegistryError,), {
         "status_code": int(problem["status"]), "type_slug": str(problem["type"]), "title": str(problem["title"]),
     })  # fmt: skip
@@ -200,14 +200,20 @@ def send(
         context.wait_indexed(head)
         return _located(conn, ref, event_name)
     except ContractRevert as refusal:
-        if first:
+        if first and final(refusal):
             raise intents.Refused(refusal) from refusal
-        raise
+        raise  # a chain-side condition (unknown revert, operator key without the role): stays pending, retried
     block_number = int(receipt["blockNumber"])
     context.wait_indexed(block_number)
     found = registry.events(receipt, event_name)
     programme_id = int(found[0]["args"]["programmeId"]) if found else None
     return Applied(block_number, receipt["transactionHash"].to_0x_hex(), programme_id)
+
+
+def final(refusal: ContractRevert) -> bool:
+    """Whether the contract's refusal is about the request itself (and so the same for every retry), rather than
+    about the chain service or the node's configuration, which a later attempt may find fixed."""
+    return refusal.status_code < 500 and not isinstance(refusal, ChainPermissionDenied)
 
 
 def _located(conn: Connection, ref: bytes, event_name: str) -> Applied:
@@ -217,5 +223,5 @@ def _located(conn: Connection, ref: bytes, event_name: str) -> Applied:
         .order_by(event.c.block_number, event.c.log_index).limit(1)
     ).first()  # fmt: skip
     if row is None:  # applied, yet not among the indexed events: the indexer must catch up first
-        raise IndexerBehind("The write is on chain but not yet indexed; retry with the same Idempotency-Key.")
+        raise IndexerBehind("The write is on chain but not yet indexed; read it again shortly.")
     return Applied(int(row.block_number), "0x" + bytes(row.tx_hash).hex(), row.programme_id)

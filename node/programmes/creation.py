@@ -119,7 +119,9 @@ def _prepare(conn: Connection, context: ProgrammeContext, principal: Principal, 
         "type_of_mitigation": body.type_of_mitigation.value,
         "proponents": [{k: owner[k] for k in ("tax_id", "organisation_id", "percentage")} for owner in owners],
         "properties": body.properties.model_dump(mode="json", exclude_none=True),
-        "credit_estimate": {"credits": credit_estimate, "source": "given" if body.credit_estimate else "calculator"},
+        # As text: JSON verifiers in JavaScript read integers past 2^53 as doubles, and the hash must be the same.
+        "credit_estimate": {"credits": str(credit_estimate), "source": "given" if body.credit_estimate else
+                            "calculator"},
         "calculator": computed,
         "materials": [],
     })  # fmt: skip

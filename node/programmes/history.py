@@ -8,6 +8,7 @@ organisation, as the reference does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Connection, select, tuple_
@@ -46,9 +47,9 @@ def history(conn: Connection, principal: Principal, programme_id: int, *, after:
 
 
 def _position(cursor: str) -> tuple[int, int]:
-    block, _, log_index = cursor.partition("-")
-    if not (block.isdigit() and log_index.isdigit()) or len(cursor) > 40:
+    if not re.fullmatch(r"[0-9]{1,18}-[0-9]{1,9}", cursor):
         raise InvalidInput("The page cursor is not one this history returned.", field="after")
+    block, _, log_index = cursor.partition("-")
     return int(block), int(log_index)
 
 

@@ -15,7 +15,7 @@ from node import intents
 from node.chain.registry import Registry
 from node.chain.types import ProgrammeStage
 from node.config import Settings
-from node.errors import IndexerBehind, InvalidInput, InvalidState, NotFound
+from node.errors import IndexerBehind, InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import CERTIFIER, Principal
 from node.indexer_wait import IndexWaiter
@@ -79,6 +79,7 @@ def _write(
             changes.check_same_request(existing, digest)
             change_id = int(existing.change_id)
         else:
+            get_programme(conn, principal, programme_id)  # 404, not the stage, for a programme the caller cannot read
             payload = prepare(conn, on_chain(context, programme_id))
     if existing is None:
         change_id = changes.record(context.engine, principal, operation, programme_id, key, digest, payload)
@@ -115,6 +116,10 @@ def reject(context: ProgrammeContext, principal: Principal, programme_id: int, b
 def issue(context: ProgrammeContext, principal: Principal, programme_id: int, body: Issuance,
           key: str | None) -> dict[str, Any]:  # fmt: skip
     authorize_registry_decision(principal)
+    if key is None:  # nothing else makes a retried issuance harmless: it would issue again
+        raise PreconditionRequired(
+            "Issuing credits needs an Idempotency-Key header, so that a retry after a timeout cannot issue twice."
+        )
 
     def prepare(_conn: Connection, state: OnChain) -> dict[str, Any]:
         _require_stage(programme_id, state, ProgrammeStage.AUTHORISED)
@@ -135,7 +140,9 @@ def certify(context: ProgrammeContext, principal: Principal, programme_id: int, 
     certifier = authorize_certify(principal)
 
     def prepare(_conn: Connection, state: OnChain) -> dict[str, Any]:
-        _require_stage(programme_id, state, ProgrammeStage.AWAITING_AUTHORIZATION, ProgrammeStage.AUTHORISED)
+        # The reference's CORE rule: certification is of authorised programmes, which every certifier can read
+        # (certifying one awaiting authorisation would reveal it to any certifier that guesses its id).
+        _require_stage(programme_id, state, ProgrammeStage.AUTHORISED)
         if certifier in state.certifiers:
             raise InvalidState(f"Your organisation already certifies programme {programme_id}.")
         return {"certifier_id": certifier, "remarks": body.remarks}

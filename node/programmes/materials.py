@@ -16,20 +16,24 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
-from node import images
+from node import images, intents
 from node.chain.types import ProgrammeStage
 from node.errors import InvalidInput, InvalidState, NotFound, PayloadTooLarge, UnsupportedMediaType
 from node.identity.permissions import Principal
-from node.models.app import programme_detail
+from node.models.app import programme_change, programme_detail
 from node.programmes import changes
 from node.programmes.canonical import details_hash, normalised
 from node.programmes.changes import Applied, ProgrammeContext
 from node.programmes.permissions import authorize_details_change
+from node.programmes.queries import get_programme
 from node.programmes.schemas import single_line
 from node.storage import FileStorage
 
 DETAILS = "details"
 MAX_MATERIALS = 200
+MAX_IMAGE_PIXELS = 25_000_000
+"""A scanned A4 page at 600 dpi is 35 MP in colour; 25 MP keeps each re-encode to about 100 MB of memory."""
+MAX_FILE_NAME = 200
 
 
 class MaterialKind(StrEnum):
@@ -65,7 +69,7 @@ def identify(file_name: str, content: bytes) -> tuple[bytes, str, str]:
     if content.startswith(b"PK\x03\x04") and extension in _OFFICE:
         return content, extension, _OFFICE[extension]
     if content.startswith((b"\x89PNG", b"\xff\xd8\xff")):
-        image = images.reencode(content, max_pixels=40_000_000)
+        image = images.reencode(content, max_pixels=MAX_IMAGE_PIXELS)
         return image.content, image.extension, image.content_type
     if extension == "csv":
         try:
@@ -93,6 +97,10 @@ def add_material(
         title = single_line(title)
     except ValueError as exc:
         raise InvalidInput(f"The title {exc}.", field="title") from exc
+    try:
+        file_name = single_line(file_name)[:MAX_FILE_NAME]
+    except ValueError as exc:
+        raise InvalidInput(f"The file name {exc}.", field="file") from exc
     key = changes.clean_key(key)
     sha256 = hashlib.sha256(content).hexdigest()
     request = {"kind": kind.value, "title": title, "file_name": file_name, "sha256": sha256}
@@ -103,21 +111,27 @@ def add_material(
             changes.check_same_request(existing, digest)
             change_id = int(existing.change_id)
         else:
+            get_programme(conn, principal, programme_id)  # 404 when the caller may not read it
             current = _details_row(conn, programme_id)
-            authorize_details_change(principal, [p["organisation_id"] for p in current.details["proponents"]])
+            creator = conn.execute(select(programme_change.c.requested_by["organisation_id"].as_integer()).where(
+                programme_change.c.programme_id == programme_id, programme_change.c.operation == "create",
+            )).scalar()  # fmt: skip
+            owners = [p["organisation_id"] for p in current.details["proponents"]]
+            authorize_details_change(principal, owners, created_by=creator)
             state = lifecycle.on_chain(context, programme_id)
             if state.stage == ProgrammeStage.REJECTED:
                 raise InvalidState(f"Programme {programme_id} was rejected; its details can no longer change.")
             materials = list(current.details.get("materials", []))
-            if any(m["sha256"] == sha256 for m in materials):
-                raise InvalidState("This file is already among the programme's materials.", field="file")
             if len(materials) >= MAX_MATERIALS:
                 raise InvalidState(f"A programme has at most {MAX_MATERIALS} materials.")
             stored, extension, content_type = identify(file_name, content)
-            url = storage.put(f"programmes/{programme_id}/{sha256[:40]}.{extension}", stored, content_type)
+            stored_sha256 = hashlib.sha256(stored).hexdigest()  # what is listed and served (images are re-encoded)
+            if any(m["sha256"] == stored_sha256 for m in materials):
+                raise InvalidState("This file is already among the programme's materials.", field="file")
+            url = storage.put(f"programmes/{programme_id}/{stored_sha256[:40]}.{extension}", stored, content_type)
             materials.append({
                 "kind": kind.value, "title": title, "file_name": file_name, "url": url, "size": len(stored),
-                "sha256": hashlib.sha256(stored).hexdigest(), "content_type": content_type,
+                "sha256": stored_sha256, "content_type": content_type,
                 "added_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
             })  # fmt: skip
             record = normalised(current.details | {"materials": materials})
@@ -143,8 +157,12 @@ def anchor(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> Applie
     pid, ref, payload = int(row.programme_id), bytes(row.request_ref), row.payload
     new_hash = bytes.fromhex(payload["details_hash"])
     current = _details_row(conn, pid, lock=True)
-    if current.revision != payload["base_revision"]:  # cannot happen while one change runs at a time; never guess
-        raise InvalidState(f"Programme {pid}'s details changed since this change was recorded.")
+    if current.revision != payload["base_revision"]:
+        # Another change completed between this one's checks and its recording (they run one at a time, but the
+        # checks come first): nothing is on chain yet, so this one is abandoned and the caller asked to retry.
+        raise intents.Refused(InvalidState(
+            f"Programme {pid}'s details changed while this material was being added; add it again."
+        ))  # fmt: skip
     applied = changes.send(context, conn, lambda: context.registry.update_programme_details(pid, new_hash, ref), ref,
                            "ProgrammeDetailsUpdated")  # fmt: skip
     conn.execute(update(programme_detail).where(programme_detail.c.programme_id == pid).values(

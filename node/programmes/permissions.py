@@ -2,14 +2,15 @@
 
 | action                       | who                                                                            |
 |------------------------------|--------------------------------------------------------------------------------|
-| read a programme, its blocks | Root, Government and API organisations: every programme; developers:          |
-| and history                  | authorised ones and their own; certifiers: authorised ones and those they      |
-|                              | certify or certified; other organisations: authorised ones                     |
-| add materials (re-anchor)    | as create, developers only for programmes they own                             |
+| read a programme, its blocks | Root, Government users and API organisations' Admins: every programme;        |
+| and history                  | developers: authorised ones and their own; certifiers: authorised ones and     |
+|                              | those they certify; everyone else: authorised ones                             |
+| add materials (re-anchor)    | Root; Government users but ViewOnly; the programme's developers but ViewOnly;  |
+|                              | Admins of the API organisation that submitted it                              |
 | create                       | Root; Government users but ViewOnly; Admins of API organisations (also by API  |
 |                              | key); developer users but ViewOnly, only for programmes they own               |
 | authorise, reject, issue     | Root; Government users but ViewOnly                                            |
-| certify                      | certifier users but ViewOnly, for their own organisation                       |
+| certify                      | certifier users but ViewOnly, for their own organisation, authorised ones only |
 | revoke a certification       | certifier users but ViewOnly (their own); Root and Government users but        |
 |                              | ViewOnly, naming the certifier                                                 |
 | see who acted in the history | Root and Government users: everyone; others: users of their own organisation   |
@@ -28,7 +29,6 @@ from node.identity.permissions import (
     API,
     CERTIFIER,
     DEVELOPER,
-    GOVERNMENT,
     VIEW_ONLY,
     Principal,
     require_writable,
@@ -65,11 +65,11 @@ def authorize_own_proponent(principal: Principal, owner_ids: list[int]) -> None:
         raise Forbidden("A programme developer can only create programmes its own organisation is a proponent of.")
 
 
-def authorize_details_change(principal: Principal, owner_ids: list[int]) -> None:
-    """Adding materials (and so re-anchoring the details): the registry, API organisations' Admins, and the
-    programme's own developers (not ViewOnly)."""
+def authorize_details_change(principal: Principal, owner_ids: list[int], *, created_by: int | None) -> None:
+    """Adding materials (and so re-anchoring the details): the registry, the programme's own developers (not
+    ViewOnly), and Admins of the API organisation that submitted it (its MRV system)."""
     require_writable(principal)
-    api_admin = principal.organisation_role == API and principal.is_admin
+    api_admin = principal.organisation_role == API and principal.is_admin and created_by == principal.organisation_id
     owner = (principal.organisation_role == DEVELOPER and _can_write(principal)
              and principal.organisation_id in owner_ids)  # fmt: skip
     if not (_registry_officer(principal) or api_admin or owner):
@@ -108,7 +108,7 @@ def authorize_revoke(principal: Principal, certifier_id: int | None) -> int:
 
 def visible_programmes(principal: Principal) -> ColumnElement[bool]:
     """Row filter of every programme query: the programmes this caller may read."""
-    if principal.is_root or principal.organisation_role in (GOVERNMENT, API):
+    if principal.is_root or principal.in_government or (principal.organisation_role == API and principal.is_admin):
         return true()
     authorised = programme.c.stage == AUTHORISED
     if principal.organisation_role == DEVELOPER:
@@ -125,6 +125,7 @@ def visible_programmes(principal: Principal) -> ColumnElement[bool]:
                 and_(
                     programme_certifier.c.programme_id == programme.c.programme_id,
                     programme_certifier.c.certifier_id == principal.organisation_id,
+                    programme_certifier.c.certified,
                 )
             )
         )

@@ -22,6 +22,7 @@ from node.errors import InvalidInput, NotFound
 from node.identity.permissions import Principal
 from node.models.app import organisation, programme_detail
 from node.models.chain import programme, programme_certifier, programme_owner, serial_block
+from node.programmes.canonical import details_hash
 from node.programmes.permissions import visible_programmes
 from node.programmes.schemas import SectorName
 
@@ -57,7 +58,7 @@ def programme_serial(row: Any) -> str | None:
 
 
 def _base() -> Select[Any]:
-    return select(programme, _d.title, _d.details, _d.details_hash.label("stored_hash"), _d.revision).outerjoin(
+    return select(programme, _d.title, _d.details, _d.revision).outerjoin(
         programme_detail, _d.programme_id == _p.programme_id
     )
 
@@ -96,7 +97,7 @@ def _certifiers(conn: Connection, ids: Sequence[int]) -> dict[int, list[dict[str
 def _shape(row: Any, owners: list[dict[str, Any]], certifiers: list[dict[str, Any]]) -> dict[str, Any]:
     details: dict[str, Any] = row.details or {}
     anchored = bytes(row.details_hash) if row.details_hash is not None else None
-    stored = bytes(row.stored_hash) if row.stored_hash is not None else None
+    stored = details_hash(details) if row.details is not None else None  # recomputed from what is shown
     return {
         "programme_id": row.programme_id,
         "serial_number": programme_serial(row),
@@ -210,13 +211,17 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         value, key = raw
-        if not isinstance(key, int) or key < 0:
+        if type(key) is not int or not 0 <= key < 2**63:  # not a bool either (bool is an int subclass)
             raise ValueError
-        if sort == "title" and not isinstance(value, str | None):
-            raise ValueError
-        if sort in ("start_time", "end_time") and value is not None:
+        if sort == "title":
+            if not isinstance(value, str):
+                raise ValueError
+            value.encode()  # a lone surrogate cannot be sent to the database
+        elif sort in ("start_time", "end_time"):
             value = datetime.fromisoformat(value)
-        elif sort not in ("title", "start_time", "end_time") and not isinstance(value, int):
+            if value.tzinfo is None:
+                raise ValueError
+        elif type(value) is not int or not 0 <= value < 2**64:
             raise ValueError
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput("The page cursor is not one this list returned.", field="after") from exc

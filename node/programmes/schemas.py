@@ -132,7 +132,10 @@ def multi_line(value: str) -> str:
 def aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a time zone (e.g. 2024-01-01T00:00:00Z)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the first representable instant
+        raise ValueError("must be between 1970 and 9999") from exc
 
 
 Line = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]

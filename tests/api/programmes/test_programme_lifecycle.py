@@ -8,10 +8,12 @@ import json
 import os
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from node.domain.serials import parse
+from node.errors import InvalidState
 from tests.api.identity.world import World, unique
 
 
@@ -51,7 +53,8 @@ def create(app_client: TestClient, world: World, caller: str = "dev_admin", key:
 
 
 def post(app_client: TestClient, world: World, caller: str, path: str, body: dict[str, Any]) -> Any:
-    return app_client.post(path, json=body, headers=world.headers(caller))
+    """A write as a careful client makes it: with a fresh Idempotency-Key."""
+    return app_client.post(path, json=body, headers=world.headers(caller) | {"Idempotency-Key": unique("key-")})
 
 
 def test_create_authorise_issue_certify_revoke_agree_with_the_contract(app_client: TestClient, world: World) -> None:
@@ -321,3 +324,77 @@ def test_blocks_after_a_split_partition_the_programme_serial_and_history_pages(
     assert rest["items"][-1]["amount"] == 30
     assert rest["next_cursor"] is None
     assert app_client.get(f"/programmes/{pid}/history?after=x-1", headers=root).status_code == 422
+
+
+def test_issuing_without_an_idempotency_key_is_refused(app_client: TestClient, world: World) -> None:
+    pid = create(app_client, world, caller="root")["programme_id"]
+    post(app_client, world, "root", f"/programmes/{pid}/authorise", {})
+    refused = app_client.post(f"/programmes/{pid}/issue", json={"amount": 5}, headers=world.headers("gov_admin"))
+    assert refused.status_code == 428
+    assert refused.json()["type"].endswith("precondition-required")
+    assert world.registry.view("getProgramme", pid)[10] == 0
+
+
+def test_a_certifier_cannot_certify_a_programme_awaiting_authorisation(app_client: TestClient, world: World) -> None:
+    pid = create(app_client, world)["programme_id"]
+    blind = post(app_client, world, "cert_admin", f"/programmes/{pid}/certify", {})
+    assert blind.status_code == 404  # it cannot read it, so it learns nothing about it either
+    assert world.registry.view("isCertifiedBy", pid, world.certifier) is False
+
+
+def test_a_stale_details_change_is_abandoned_and_the_next_one_goes_through(
+    app_client: TestClient, world: World
+) -> None:
+    """Two uploads raced: the later one was recorded on a revision the earlier one had already replaced."""
+    from node.programmes import changes, lifecycle, materials
+    from node.programmes.changes import ProgrammeContext
+
+    pid = create(app_client, world)["programme_id"]
+    root = world.principal(world.members["root"].user_id)
+    with world.engine.connect() as conn:
+        details = conn.execute(text("select details from app.programme_detail where programme_id = :p"),
+                               {"p": pid}).scalar_one()  # fmt: skip
+    payload = {"details": details | {"title": "stale"}, "details_hash": "ab" * 32, "base_revision": 0,
+               "remarks": "Other: stale"}  # fmt: skip
+    change_id = changes.record(world.engine, root, materials.DETAILS, pid, None, b"\0" * 32, payload)
+    waiter = app_client.app.state.index_waiter  # type: ignore[attr-defined]
+    context = ProgrammeContext(world.engine, world.settings, world.registry,
+                               lambda block: waiter.wait_for_block(block, 20))  # fmt: skip
+    with pytest.raises(InvalidState):
+        changes.run(world.engine, change_id, lambda conn, row: lifecycle.complete(context, conn, row))
+    with world.engine.connect() as conn:
+        status = conn.execute(text("select status from app.programme_change where change_id = :c"),
+                              {"c": change_id}).scalar_one()  # fmt: skip
+    assert status == "failed"
+    added = app_client.post(f"/programmes/{pid}/materials", files={"file": ("a.pdf", PDF, "application/pdf")},
+                            data={"kind": "Other", "title": "After the race"},
+                            headers=world.headers("dev_admin"))  # fmt: skip
+    assert added.status_code == 201, added.text
+
+
+def test_tampered_details_are_not_verified(app_client: TestClient, world: World) -> None:
+    pid = create(app_client, world)["programme_id"]
+    with world.engine.begin() as conn:
+        conn.execute(text("update app.programme_detail set details = jsonb_set(details, '{title}', '\"forged\"') "
+                          "where programme_id = :p"), {"p": pid})  # fmt: skip
+    shown = app_client.get(f"/programmes/{pid}", headers=world.headers("gov_admin")).json()
+    assert shown["details_verified"] is False
+    assert shown["details_hash"] != shown["anchored_details_hash"]
+
+
+HOSTILE_QUERIES = [
+    "/programmes?after=W3RydWUsdHJ1ZV0",  # [true, true]
+    "/programmes?sort=title&after=WyJcdWQ4MDAiLCAxXQ",  # ["\ud800", 1]
+    "/programmes?sort=start_time&after=WyIyMDI0LTAxLTAxIiwgMV0",  # a naive date
+    "/programmes?sort=credit_estimate&after=WzFlMzAwLCAxXQ",  # [1e300, 1]
+]
+
+
+def test_hostile_cursors_and_dates_get_422(app_client: TestClient, world: World) -> None:
+    headers = world.headers("gov_admin")
+    for url in HOSTILE_QUERIES:
+        assert app_client.get(url, headers=headers).status_code == 422, url
+    assert app_client.get("/programmes/1/history?after=%C2%B2-1", headers=headers).status_code == 422
+    for start in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        body = new_programme(world, start_time=start)
+        assert app_client.post("/programmes", json=body, headers=headers).status_code == 422

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.identity.world import CALLERS, World
+from tests.api.identity.world import CALLERS, World, unique
 from tests.api.programmes.test_programme_lifecycle import new_programme
 
 Action = Callable[[TestClient, World, str, dict[str, str]], httpx.Response]
@@ -50,7 +50,8 @@ ACTIONS: dict[str, Action] = {
     "POST /programmes/{fresh awaiting}/reject": lambda api, w, c, h: api.post(
         f"/programmes/{_fresh(api, w)}/reject", json={"remarks": "No baseline"}, headers=h),
     "POST /programmes/{fresh authorised}/issue": lambda api, w, c, h: api.post(
-        f"/programmes/{_fresh(api, w, 'authorised')}/issue", json={"amount": 1}, headers=h),
+        f"/programmes/{_fresh(api, w, 'authorised')}/issue", json={"amount": 1},
+        headers=h | {"Idempotency-Key": unique("issue-")}),
     "POST /programmes/{fresh authorised}/certify": lambda api, w, c, h: api.post(
         f"/programmes/{_fresh(api, w, 'authorised')}/certify", json={}, headers=h),
     "POST /programmes/{fresh certified}/revoke": lambda api, w, c, h: api.post(
@@ -74,7 +75,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /programmes/{fresh authorised}/issue":   (401, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403),
     "POST /programmes/{fresh authorised}/certify": (401, 403, 403, 403, 403, 403, 403, 403, 200, 403, 403),
     "POST /programmes/{fresh certified}/revoke":   (401, 200, 200, 200, 403, 403, 403, 403, 200, 403, 403),
-    "POST /programmes/{fresh awaiting}/materials": (401, 201, 201, 201, 403, 201, 201, 403, 403, 201, 403),
+    "POST /programmes/{fresh awaiting}/materials": (401, 201, 201, 201, 403, 201, 201, 403, 404, 403, 404),
 }
 # fmt: on
 CASES = [
