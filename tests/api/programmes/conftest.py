@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from api.app import create_app
 from indexer.rpc import ChainReader
 from indexer.runner import Indexer, IndexerConfig
-from node.chain.client import ChainClient
 from node.chain.compiler import Artifact
 from node.chain.deployment import Deployment
 from node.chain.registry import Registry
 from node.config import Settings
-from node.context import NodeContext
 from node.db.engine import make_engine
 from node.models import chain
 from tests.api.conftest import empty_app, make_settings
+from tests.api.identity.conftest import app_client, files_dir, module_registry
 from tests.api.identity.world import World, build_world
+
+__all__ = ["app_client", "files_dir", "module_registry"]  # shared with the identity tests: same app, same snapshot
 
 
 def clear_chain_schema(engine: Engine) -> None:
@@ -34,13 +32,6 @@ def clear_chain_schema(engine: Engine) -> None:
 @pytest.fixture(scope="module")
 def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return make_settings(tmp_path_factory.mktemp("programmes") / "data", index_wait_seconds=20)
-
-
-@pytest.fixture(scope="module")
-def module_registry(client: ChainClient, deployment: Deployment, artifacts: dict[str, Artifact]) -> Iterator[Registry]:
-    snapshot = client.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-    yield Registry(client, deployment.registry, artifacts["CarbonRegistry"].abi)
-    client.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +58,3 @@ def running_indexer(
 def world(engine: Engine, module_settings: Settings, module_registry: Registry, running_indexer: Indexer) -> World:
     empty_app(engine)
     return build_world(engine, module_settings, module_registry)
-
-
-@pytest.fixture(scope="module")
-def app_client(world: World, client: ChainClient, deployment: Deployment) -> Iterator[TestClient]:
-    context = NodeContext(world.settings, world.engine, client, deployment, world.registry)
-    with TestClient(create_app(context)) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def files_dir(module_settings: Settings) -> Path:
-    return module_settings.files_dir
