@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -93,13 +94,24 @@ def test_after_a_crash_the_orphaned_anvil_is_stopped_with_sigterm_and_its_state_
         assert int(_rpc(restarted.url, "eth_blockNumber", []), 16) == 7
 
 
+def _after_exec(pid: int) -> ProcessIdentity:
+    """The identity of a child once it runs its program: between fork and exec its command line is empty, and an
+    identity taken then no longer matches the process a moment later."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        identity = ProcessIdentity.of(pid)
+        if identity is not None and identity.cmdline:
+            return identity
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not start its program")
+
+
 def test_recovery_leaves_a_process_that_got_a_recorded_pid_alone(data_dir: Path) -> None:
     """A PID of the dead run now belongs to a stranger: same PID, another start time. It must survive."""
     crashed = Claimant(data_dir, "claim")
     crashed.crash()
     with subprocess.Popen(["sleep", "60"]) as stranger:
-        now = ProcessIdentity.of(stranger.pid)
-        assert now is not None
+        now = _after_exec(stranger.pid)
         before = ProcessIdentity(pid=now.pid, start_time=now.start_time - 1, cmdline=now.cmdline, boot=now.boot)
         record: dict[str, Any] = json.loads((data_dir / "run" / "up.json").read_text())
         record["children"][ANVIL] = {"process": before.to_json()}
