@@ -146,7 +146,7 @@ class HistoryPage(BaseModel):
     next_cursor: str | None
 
 
-def _context(request: Request, waiter: IndexWaiterDep) -> ProgrammeContext:
+def programme_context(request: Request, waiter: IndexWaiterDep) -> ProgrammeContext:
     node = context_of(request)
     timeout = node.settings.index_wait_seconds
 
@@ -167,7 +167,7 @@ def create_programme(
 ) -> Any:  # fmt: skip
     """Registers the programme on chain (stage AwaitingAuthorization) with the SHA-256 of its off-chain details.
     Without `credit_estimate` the calculator computes it from `calculator` with the latest constants."""
-    return creation.create(_context(request, waiter), principal, body, idempotency_key)
+    return creation.create(programme_context(request, waiter), principal, body, idempotency_key)
 
 
 @router.get("", response_model=ProgrammePage, responses=documented(401, 403),
@@ -209,7 +209,7 @@ def authorise(
     waiter: IndexWaiterDep, idempotency_key: IdempotencyKey = None,
 ) -> Any:  # fmt: skip
     """Allocates the programme's serial range (its serial number appears) and optionally issues credits at once."""
-    return lifecycle.authorise(_context(request, waiter), principal, programme_id, body, idempotency_key)
+    return lifecycle.authorise(programme_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 
 @router.post("/{programme_id}/reject", response_model=ProgrammeOut, responses=_WRITE_ERRORS,
@@ -219,7 +219,7 @@ def reject(
     waiter: IndexWaiterDep, idempotency_key: IdempotencyKey = None,
 ) -> Any:  # fmt: skip
     """Rejects a programme awaiting authorisation, with the reason sent to its proponents. Terminal."""
-    return lifecycle.reject(_context(request, waiter), principal, programme_id, body, idempotency_key)
+    return lifecycle.reject(programme_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 
 @router.post("/{programme_id}/issue", response_model=ProgrammeOut, responses=documented(401, 403, 404, 409, 428),
@@ -230,7 +230,7 @@ def issue(
 ) -> Any:  # fmt: skip
     """Issues credits of an authorised programme up to its estimate, split among the owners by their shares.
     Requires an `Idempotency-Key` (428 without): a retried issuance must never issue twice."""
-    return lifecycle.issue(_context(request, waiter), principal, programme_id, body, idempotency_key)
+    return lifecycle.issue(programme_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 
 @router.post("/{programme_id}/certify", response_model=ProgrammeOut, responses=_WRITE_ERRORS,
@@ -240,7 +240,7 @@ def certify(
     waiter: IndexWaiterDep, idempotency_key: IdempotencyKey = None,
 ) -> Any:  # fmt: skip
     """The caller's certifier organisation certifies the programme."""
-    return lifecycle.certify(_context(request, waiter), principal, programme_id, body, idempotency_key)
+    return lifecycle.certify(programme_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 
 @router.post("/{programme_id}/revoke", response_model=ProgrammeOut, responses=_WRITE_ERRORS,
@@ -250,7 +250,7 @@ def revoke(
     waiter: IndexWaiterDep, idempotency_key: IdempotencyKey = None,
 ) -> Any:  # fmt: skip
     """A certifier revokes its own certification; the Government revokes the one it names."""
-    return lifecycle.revoke(_context(request, waiter), principal, programme_id, body, idempotency_key)
+    return lifecycle.revoke(programme_context(request, waiter), principal, programme_id, body, idempotency_key)
 
 
 @router.get("/{programme_id}/blocks", response_model=BlockPage, responses=documented(401, 403, 404),
@@ -292,7 +292,7 @@ def add_material(
 ) -> Any:  # fmt: skip
     """Stores the file, lists it (with its SHA-256) in the programme's details, and anchors the details' new hash on
     chain, so anyone can prove later that a document is the one registered."""
-    context = _context(request, waiter)
+    context = programme_context(request, waiter)
     content = file.file.read(context.settings.max_upload_bytes + 1)
     return materials.add_material(
         context, make_storage(context.settings), principal, programme_id, kind=kind, title=title.strip(),

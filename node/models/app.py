@@ -255,3 +255,34 @@ programme_change = Table(
     Index("ix_programme_change_pending", "created_at", postgresql_where=text("status = 'pending'")),
     comment="Programme writes: committed before their chain write (ADR 0010) and kept as the idempotency record",
 )
+
+credit_transfer = Table(
+    "credit_transfer",
+    metadata,
+    Column("transfer_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("programme_id", BigInteger, nullable=False),
+    Column("from_account", BigInteger, nullable=False, comment="Sending organisation (its chain account)"),
+    Column("to_account", BigInteger, nullable=False, comment="Receiving organisation (its chain account)"),
+    Column("amount", BigInteger, nullable=False),
+    Column(
+        "state",
+        Text,
+        nullable=False,
+        comment="pending (awaiting the sender) | approved (executed on approval) | executed (sent by the holder) | "
+        "rejected | cancelled",
+    ),
+    Column("initiated_by", JSONB, nullable=False, comment="The caller who asked (Principal)"),
+    Column("initiator_organisation_id", BigInteger, nullable=False),
+    Column("remarks", Text, nullable=True),
+    Column("decided_by", JSONB, nullable=True, comment="Who approved, rejected or cancelled; null for the system"),
+    Column("decision_remarks", Text, nullable=True),
+    Column("change_id", BigInteger, nullable=True, comment="The programme_change that executes it on chain"),
+    Column("tx_hash", LargeBinary, nullable=True),
+    Column("block_number", BigInteger, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("ix_credit_transfer_pending", "programme_id", "from_account", postgresql_where=text("state = 'pending'")),
+    Index("ix_credit_transfer_from", "from_account", "transfer_id"),
+    Index("ix_credit_transfer_to", "to_account", "transfer_id"),
+    comment="Credit transfers and transfer requests (reference §6.2-6.3); the chain write is a programme_change",
+)

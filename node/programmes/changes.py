@@ -111,34 +111,37 @@ def record(
     digest: bytes, payload: dict[str, Any],
 ) -> int:  # fmt: skip
     """Commits the write's intent and returns its id (the existing one when a concurrent retry got there first)."""
-    values = {
-        "operation": operation, "programme_id": programme_id, "idempotency_scope": scope_of(principal),
-        "idempotency_key": key, "request_hash": digest, "request_ref": os.urandom(32), "payload": payload,
-        "requested_by": dataclasses.asdict(principal),
-    }  # fmt: skip
     try:
-        return _insert(engine, principal, operation, key, digest, values)
+        with engine.begin() as conn:
+            return record_in(conn, principal, operation, programme_id, key, digest, payload)
     except IntegrityError as exc:  # uq_programme_change_details_pending: one details change at a time
         raise InvalidState(
             f"Another change to programme {programme_id}'s details is being recorded; try again in a moment."
         ) from exc
 
 
-def _insert(engine: Engine, principal: Principal, operation: str, key: str | None, digest: bytes,
-            values: dict[str, Any]) -> int:  # fmt: skip
-    with engine.begin() as conn:
-        statement = insert(programme_change).values(values)
-        if key is not None:
-            statement = statement.on_conflict_do_nothing(
-                index_elements=[_c.idempotency_scope, _c.operation, _c.idempotency_key],
-                index_where=_c.idempotency_key.is_not(None),
-            )
-        change_id = conn.execute(statement.returning(_c.change_id)).scalar()
-        if change_id is None:  # a concurrent request with the same key recorded it first
-            existing = find(conn, principal, operation, key)
-            assert existing is not None
-            check_same_request(existing, digest)
-            change_id = existing.change_id
+def record_in(
+    conn: Connection, principal: Principal, operation: str, programme_id: int | None, key: str | None,
+    digest: bytes, payload: dict[str, Any],
+) -> int:  # fmt: skip
+    """:func:`record` in the caller's transaction, for a write recorded together with rows of its own."""
+    values = {
+        "operation": operation, "programme_id": programme_id, "idempotency_scope": scope_of(principal),
+        "idempotency_key": key, "request_hash": digest, "request_ref": os.urandom(32), "payload": payload,
+        "requested_by": dataclasses.asdict(principal),
+    }  # fmt: skip
+    statement = insert(programme_change).values(values)
+    if key is not None:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=[_c.idempotency_scope, _c.operation, _c.idempotency_key],
+            index_where=_c.idempotency_key.is_not(None),
+        )
+    change_id = conn.execute(statement.returning(_c.change_id)).scalar()
+    if change_id is None:  # a concurrent request with the same key recorded it first
+        existing = find(conn, principal, operation, key)
+        assert existing is not None
+        check_same_request(existing, digest)
+        change_id = existing.change_id
     return int(change_id)
 
 

@@ -51,6 +51,8 @@ def _suspended_org(world: World) -> int:
 ACTIONS: dict[str, Action] = {
     "GET /organisations": lambda api, w, c, h: api.get("/organisations", headers=h),
     "GET /organisations/{developer}": lambda api, w, c, h: api.get(f"/organisations/{w.developer}", headers=h),
+    "GET /organisations/{developer}/holdings": lambda api, w, c, h: api.get(
+        f"/organisations/{w.developer}/holdings", headers=h),
     "POST /organisations (+ first Admin)": lambda api, w, c, h: api.post("/organisations", headers=h,
                                                                          json=_new_org_body()),
     "PATCH /organisations/{developer}": lambda api, w, c, h: api.patch(f"/organisations/{w.developer}", headers=h,
@@ -105,6 +107,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     #                                           anon root gAdm gMgr gVw  dAdm dMgr dVw  cAdm api  susp
     "GET /organisations":                        (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /organisations/{developer}":            (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /organisations/{developer}/holdings":   (401, 200, 200, 200, 200, 200, 200, 200, 403, 403, 403),
     "POST /organisations (+ first Admin)":       (401, 201, 201, 403, 403, 403, 403, 403, 403, 201, 403),
     "PATCH /organisations/{developer}":          (401, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403),
     "PATCH /organisations/{own}":                (401, 200, 200, 403, 403, 200, 403, 403, 200, 200, 403),

@@ -1,0 +1,168 @@
+"""Credits: holdings, the Government's retirement accounts, transfers and transfer requests (reference §6).
+
+Thin: parse, call :mod:`node.credits`, shape the answer. Transfers take a required ``Idempotency-Key`` and answer
+once their chain transaction is indexed (ADR 0014).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from api.auth.dependencies import CurrentPrincipal, context_of
+from api.identity.params import OrganisationId
+from api.indexing import IndexWaiterDep
+from api.problems import documented
+from api.programmes import IdempotencyKey, programme_context
+from node.credits import holdings, transfers
+from node.credits.schemas import Decision, TransferIn
+
+router = APIRouter(tags=["credits"])
+TransferId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+TransferState = StrEnum("TransferState", {name: name for name in transfers.STATES})  # type: ignore[misc]
+
+
+class Holding(BaseModel):
+    programme_id: int
+    title: str | None
+    external_id: str
+    credit_unit: str
+    held: int = Field(description="Credits of the programme this organisation holds")
+    frozen: int = Field(description="Held credits it cannot move (its organisation is suspended)")
+    available: int
+    issued: int
+    received: int
+    transferred: int
+    retired: int
+
+
+class Holdings(BaseModel):
+    organisation_id: int
+    name: str
+    frozen: bool
+    items: list[Holding]
+    total_held: int
+    total_available: int
+
+
+class RetiredPerProgramme(BaseModel):
+    programme_id: int
+    international: int = Field(description="Retired cross-border (OMGE share excluded)")
+    local: int = Field(description="Retired for legal action or other reasons")
+    omge: int = Field(description="The Overall Mitigation in Global Emissions share of cross-border retirements")
+
+
+class RetirementAccounts(BaseModel):
+    government_account: int | None
+    totals: dict[str, int]
+    items: list[RetiredPerProgramme]
+
+
+class TransferOut(BaseModel):
+    transfer_id: int
+    programme_id: int
+    from_organisation_id: int
+    from_name: str | None
+    to_organisation_id: int
+    to_name: str | None
+    amount: int
+    state: str = Field(description="pending | executing | executed | approved | rejected | cancelled | failed")
+    remarks: str | None
+    initiator_organisation_id: int
+    initiator_user_id: int | None
+    decision_remarks: str | None
+    tx_hash: str | None
+    block_number: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class TransferPage(BaseModel):
+    items: list[TransferOut]
+    next_cursor: str | None
+
+
+@router.get("/organisations/{organisation_id}/holdings", response_model=Holdings,
+            responses=documented(401, 403, 404), operation_id="organisation_holdings",
+            summary="An organisation's credits per programme")  # fmt: skip
+def organisation_holdings(organisation_id: OrganisationId, principal: CurrentPrincipal, request: Request) -> Any:
+    """Held, frozen and available credits per programme (the serial blocks: `/programmes/{id}/blocks?holder=`)."""
+    with context_of(request).engine.connect() as conn:
+        return holdings.holdings(conn, principal, organisation_id)
+
+
+@router.get("/retirement-accounts", response_model=RetirementAccounts, responses=documented(401),
+            operation_id="retirement_accounts", summary="The Government's retirement accounts")  # fmt: skip
+def retirement_accounts(_principal: CurrentPrincipal, request: Request) -> Any:
+    """Credits retired into the Government's international, local and OMGE accounts, per programme."""
+    with context_of(request).engine.connect() as conn:
+        return holdings.retirement_accounts(conn)
+
+
+@router.post("/transfers", status_code=201, response_model=TransferOut,
+             responses=documented(401, 403, 404, 409, 428), operation_id="create_transfer",
+             summary="Send credits, or request a transfer")  # fmt: skip
+def create_transfer(
+    body: TransferIn, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:  # fmt: skip
+    """The sender's own Admin or Manager sends at once (`executed`); anyone else's request waits for the sender
+    (`pending`). Requires an `Idempotency-Key`."""
+    return transfers.create(programme_context(request, waiter), principal, body, idempotency_key)
+
+
+@router.get("/transfers", response_model=TransferPage, responses=documented(401),
+            operation_id="list_transfers", summary="List transfers")  # fmt: skip
+def list_transfers(
+    principal: CurrentPrincipal, request: Request,
+    programme_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Sender or receiver")] = None,
+    state: Annotated[TransferState | None, Query()] = None,
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+    after: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Any:  # fmt: skip
+    """The transfers the caller may read (§4.2), newest first unless `order=asc`."""
+    with context_of(request).engine.connect() as conn:
+        return transfers.list_transfers(conn, principal, programme_id=programme_id, organisation_id=organisation_id,
+                                        state=state.value if state else None, after=after, limit=limit,
+                                        newest_first=order == "desc")  # fmt: skip
+
+
+@router.get("/transfers/{transfer_id}", response_model=TransferOut, responses=documented(401, 404),
+            operation_id="get_transfer", summary="Read a transfer")  # fmt: skip
+def get_transfer(transfer_id: TransferId, principal: CurrentPrincipal, request: Request) -> Any:
+    with context_of(request).engine.connect() as conn:
+        return transfers.get_transfer(conn, principal, transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/approve", response_model=TransferOut,
+             responses=documented(401, 403, 404, 409), operation_id="approve_transfer",
+             summary="Approve a transfer request")  # fmt: skip
+def approve_transfer(
+    transfer_id: TransferId, body: Decision, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep,
+) -> Any:  # fmt: skip
+    """The sender approves: the transfer executes now. Approving again completes it once (a safe retry)."""
+    return transfers.approve(programme_context(request, waiter), principal, transfer_id, body)
+
+
+@router.post("/transfers/{transfer_id}/reject", response_model=TransferOut,
+             responses=documented(401, 403, 404, 409), operation_id="reject_transfer",
+             summary="Reject a transfer request")  # fmt: skip
+def reject_transfer(
+    transfer_id: TransferId, body: Decision, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep,
+) -> Any:  # fmt: skip
+    return transfers.reject(programme_context(request, waiter), principal, transfer_id, body)
+
+
+@router.post("/transfers/{transfer_id}/cancel", response_model=TransferOut,
+             responses=documented(401, 403, 404, 409), operation_id="cancel_transfer",
+             summary="Cancel a transfer request")  # fmt: skip
+def cancel_transfer(
+    transfer_id: TransferId, body: Decision, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep,
+) -> Any:  # fmt: skip
+    return transfers.cancel(programme_context(request, waiter), principal, transfer_id, body)

@@ -1,0 +1,61 @@
+"""What an organisation holds, per programme, and what the Government's retirement accounts received.
+
+Read from the ``chain`` projections the indexer keeps in step with the contract (``holding``, ``serial_block``,
+``account``): a frozen account's credits are all frozen; nothing else reserves credits (a pending request does not:
+it is checked again when approved).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+
+from node.credits.permissions import authorize_read_holdings
+from node.errors import NotFound
+from node.identity.permissions import Principal
+from node.models.app import organisation, programme_detail
+from node.models.chain import account, holding, programme, registry_state, serial_block
+
+_h, _p, _b = holding.c, programme.c, serial_block.c
+RETIRED = {"retired_international": "international", "retired_local": "local", "retired_omge": "omge"}
+
+
+def holdings(conn: Connection, principal: Principal, organisation_id: int) -> dict[str, Any]:
+    row = conn.execute(select(organisation.c.name).where(organisation.c.organisation_id == organisation_id)).first()
+    if row is None:
+        raise NotFound(f"No organisation {organisation_id}.")
+    authorize_read_holdings(principal, organisation_id)
+    frozen = bool(conn.execute(select(account.c.frozen).where(account.c.account_id == organisation_id)).scalar())
+    rows = conn.execute(
+        select(_h.programme_id, _h.balance, _h.issued, _h.received, _h.transferred, _h.retired, _p.external_id,
+               _p.credit_unit, programme_detail.c.title)
+        .join(programme, _p.programme_id == _h.programme_id)
+        .outerjoin(programme_detail, programme_detail.c.programme_id == _h.programme_id)
+        .where(_h.account_id == organisation_id)
+        .order_by(_h.programme_id)
+    ).all()  # fmt: skip
+    items = [{
+        "programme_id": r.programme_id, "title": r.title, "external_id": r.external_id, "credit_unit": r.credit_unit,
+        "held": r.balance, "frozen": r.balance if frozen else 0, "available": 0 if frozen else r.balance,
+        "issued": r.issued, "received": r.received, "transferred": r.transferred, "retired": r.retired,
+    } for r in rows]  # fmt: skip
+    totals = {"total_held": sum(i["held"] for i in items), "total_available": sum(i["available"] for i in items)}
+    return {"organisation_id": organisation_id, "name": row.name, "frozen": frozen, "items": items, **totals}
+
+
+def retirement_accounts(conn: Connection) -> dict[str, Any]:
+    """The Government's international, local and OMGE accounts: credits retired into each, per programme."""
+    government = conn.execute(select(registry_state.c.government_account)).scalar()
+    size = _b.block_end - _b.block_start + 1
+    rows = conn.execute(
+        select(_b.programme_id, *(func.coalesce(func.sum(case((_b.state == state, size), else_=0)), 0).label(name)
+                                  for state, name in RETIRED.items()))
+        .where(_b.state.in_(RETIRED))
+        .group_by(_b.programme_id)
+        .order_by(_b.programme_id)
+    ).all()  # fmt: skip
+    items = [{"programme_id": r.programme_id, **{name: int(getattr(r, name)) for name in RETIRED.values()}}
+             for r in rows]  # fmt: skip
+    totals = {name: sum(item[name] for item in items) for name in RETIRED.values()}
+    return {"government_account": government, "totals": totals, "items": items}

@@ -1,0 +1,280 @@
+"""Transfers and transfer requests (reference §6.2-6.3), exactly once (ADR 0014).
+
+A holder's Admin or Manager sending its own credits executes at once; anyone else's request waits, in
+PostgreSQL, for the sender's Admins or Managers to approve (then it executes), reject, or for the asker to cancel.
+The chain write is a ``programme_change`` (operation ``transfer``) recorded in the same transaction as the
+transfer's new state, so a crash between the chain and the answer is completed once by a retry or by ``registry
+up``. After each executed transfer, the sender's pending requests on that programme that no longer fit its balance
+are cancelled (the reference's low-credit auto-cancel). Unlike the seed, credits an organisation received can be
+sent on: holdings, not ownership, decide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from node.chain.types import ProgrammeStage
+from node.credits.permissions import (
+    authorize_cancel,
+    authorize_decide,
+    authorize_transfer,
+    sends_directly,
+    visible_transfers,
+)
+from node.credits.schemas import Decision, TransferIn
+from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequired
+from node.identity import audit
+from node.identity.permissions import ACTIVE, Principal
+from node.models.app import credit_transfer, organisation, programme_change
+from node.models.chain import holding
+from node.programmes import changes
+from node.programmes.changes import ProgrammeContext
+from node.programmes.creation import jsonable
+
+TRANSFER = "transfer"
+_t = credit_transfer.c
+
+
+def _view(conn: Connection, transfer_id: int) -> dict[str, Any]:
+    o_from, o_to = organisation.alias("sender"), organisation.alias("receiver")
+    row = conn.execute(
+        select(credit_transfer, o_from.c.name.label("from_name"), o_to.c.name.label("to_name"))
+        .outerjoin(o_from, o_from.c.organisation_id == _t.from_account)
+        .outerjoin(o_to, o_to.c.organisation_id == _t.to_account)
+        .where(_t.transfer_id == transfer_id)
+    ).one()  # fmt: skip
+    return shape(row)
+
+
+def shape(row: Any) -> dict[str, Any]:
+    initiator = row.initiated_by or {}
+    return {
+        "transfer_id": row.transfer_id, "programme_id": row.programme_id, "from_organisation_id": row.from_account,
+        "from_name": row.from_name, "to_organisation_id": row.to_account, "to_name": row.to_name,
+        "amount": row.amount, "state": row.state, "remarks": row.remarks,
+        "initiator_organisation_id": row.initiator_organisation_id, "initiator_user_id": initiator.get("user_id"),
+        "decision_remarks": row.decision_remarks,
+        "tx_hash": "0x" + bytes(row.tx_hash).hex() if row.tx_hash is not None else None,
+        "block_number": row.block_number, "created_at": row.created_at, "updated_at": row.updated_at,
+    }  # fmt: skip
+
+
+def _balance(context: ProgrammeContext, programme_id: int, account_id: int) -> int:
+    return int(context.registry.view("balanceOf", programme_id, account_id))
+
+
+def _check(context: ProgrammeContext, conn: Connection, principal: Principal, body: TransferIn) -> None:
+    """Every rule that needs the database or the chain, before anything is written."""
+    from node.programmes.lifecycle import on_chain  # lifecycle dispatches transfer completions here
+
+    state = on_chain(context, body.programme_id)
+    if state.stage != ProgrammeStage.AUTHORISED:
+        raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot move.")
+    o = organisation.c
+    found = {r.organisation_id: r for r in conn.execute(
+        select(o.organisation_id, o.name, o.state).where(o.organisation_id.in_([body.from_organisation_id,
+                                                                                 body.to_organisation_id]))
+    )}  # fmt: skip
+    for field, organisation_id in (("from_organisation_id", body.from_organisation_id),
+                                   ("to_organisation_id", body.to_organisation_id)):  # fmt: skip
+        if organisation_id not in found:
+            raise InvalidInput(f"No organisation {organisation_id}.", field=field)
+        if found[organisation_id].state != ACTIVE:
+            raise InvalidState(f"{found[organisation_id].name} is suspended: it can neither send nor receive.")
+    balance = _balance(context, body.programme_id, body.from_organisation_id)  # a request must fit now, too
+    if balance < body.amount:
+        raise InvalidState(f"{found[body.from_organisation_id].name} holds {balance} credits of programme "
+                           f"{body.programme_id}, fewer than {body.amount}.", available=balance)  # fmt: skip
+
+
+def create(context: ProgrammeContext, principal: Principal, body: TransferIn, key: str | None) -> dict[str, Any]:
+    """Sends (the holder's own Admin or Manager) or requests a transfer; returns it as the API shows it."""
+    authorize_transfer(principal, body.from_organisation_id, body.to_organisation_id)
+    if key is None:
+        raise PreconditionRequired("A transfer needs an Idempotency-Key header, so that a retry cannot send twice.")
+    key = changes.clean_key(key)
+    request = body.model_dump(mode="json")
+    digest = changes.request_hash(TRANSFER, body.programme_id, request)
+    with context.engine.connect() as conn:
+        existing = changes.find(conn, principal, TRANSFER, key)
+        if existing is not None:
+            changes.check_same_request(existing, digest)
+            return _finish(context, int(existing.change_id))
+        _check(context, conn, principal, body)
+    direct = sends_directly(principal, body.from_organisation_id)
+    with context.engine.begin() as conn:
+        transfer_id = conn.execute(insert(credit_transfer).values(
+            programme_id=body.programme_id, from_account=body.from_organisation_id, to_account=body.to_organisation_id,
+            amount=body.amount, state="executing" if direct else "pending", remarks=body.remarks,
+            initiated_by=dataclasses.asdict(principal), initiator_organisation_id=principal.organisation_id,
+        ).returning(_t.transfer_id)).scalar_one()  # fmt: skip
+        # A request also gets its change row now: it is the idempotency record of the key; it runs on approval.
+        payload = {"transfer_id": transfer_id, "approved": False, **request}
+        change_id = changes.record_in(conn, principal, TRANSFER, body.programme_id, key, digest, payload)
+        conn.execute(update(credit_transfer).where(_t.transfer_id == transfer_id).values(change_id=change_id))
+        if not direct:
+            # Nothing goes on chain until the sender approves: the change is parked, its answer is the request.
+            view = _view(conn, transfer_id)
+            conn.execute(update(programme_change).where(programme_change.c.change_id == change_id)
+                         .values(status="parked", result={"transfer": jsonable(view)}))  # fmt: skip
+            return view
+    return _finish(context, change_id)
+
+
+def _finish(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
+    with context.engine.connect() as conn:
+        row = conn.execute(select(programme_change).where(programme_change.c.change_id == change_id)).one()
+    if row.status == "parked":  # a request awaiting its sender: the answer is the request as it is now
+        with context.engine.connect() as conn:
+            return _view(conn, int(row.payload["transfer_id"]))
+    from node.programmes.lifecycle import complete
+
+    try:
+        result = changes.run(context.engine, change_id, lambda c, r: complete(context, c, r))
+    except Exception:
+        _mark_failed_if_abandoned(context, change_id)
+        raise
+    view: dict[str, Any] = result["transfer"]
+    return view
+
+
+def _mark_failed_if_abandoned(context: ProgrammeContext, change_id: int) -> None:
+    c = programme_change.c
+    with context.engine.begin() as conn:
+        status = conn.execute(select(c.status, c.payload).where(c.change_id == change_id)).one()
+        if status.status == "failed":
+            conn.execute(update(credit_transfer).where(_t.transfer_id == status.payload["transfer_id"],
+                                                       _t.state == "executing")
+                         .values(state="failed", updated_at=func.now()))  # fmt: skip
+
+
+def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict[str, Any]:
+    """The change's step: the chain transfer, then the transfer's new state and the low-credit auto-cancel."""
+    payload, ref = row.payload, bytes(row.request_ref)
+    pid, sender, receiver, amount = (payload["programme_id"], payload["from_organisation_id"],
+                                     payload["to_organisation_id"], payload["amount"])  # fmt: skip
+    applied = changes.send(context, conn, lambda: context.registry.transfer(pid, sender, receiver, amount, ref), ref,
+                           "CreditsTransferred")  # fmt: skip
+    conn.execute(update(credit_transfer).where(_t.transfer_id == payload["transfer_id"]).values(
+        state="approved" if payload["approved"] else "executed", tx_hash=bytes.fromhex(applied.tx_hash[2:]),
+        block_number=applied.block_number, updated_at=func.now(),
+    ))  # fmt: skip
+    _cancel_what_no_longer_fits(conn, pid, sender)
+    actor = Principal(**(payload.get("approved_by") or row.requested_by))
+    audit.record(conn, actor, "credits.transfer", organisation_id=sender, target_id=payload["transfer_id"],
+                 programme_id=pid, to=receiver, amount=amount, tx_hash=applied.tx_hash)  # fmt: skip
+    return {"transfer": jsonable(_view(conn, payload["transfer_id"])), "tx_hash": applied.tx_hash,
+            "block_number": applied.block_number}  # fmt: skip
+
+
+def _cancel_what_no_longer_fits(conn: Connection, programme_id: int, sender: int) -> None:
+    balance = conn.execute(select(holding.c.balance).where(holding.c.programme_id == programme_id,
+                                                           holding.c.account_id == sender)).scalar() or 0  # fmt: skip
+    conn.execute(update(credit_transfer).where(
+        _t.programme_id == programme_id, _t.from_account == sender, _t.state == "pending", _t.amount > balance,
+    ).values(state="cancelled", decision_remarks=f"Cancelled by the registry: the sender now holds {balance} credits.",
+             updated_at=func.now()))  # fmt: skip
+
+
+def _pending(conn: Connection, transfer_id: int) -> Row[Any]:
+    row = conn.execute(select(credit_transfer).where(_t.transfer_id == transfer_id).with_for_update()).first()
+    if row is None:
+        raise NotFound(f"No transfer {transfer_id}.")
+    return row
+
+
+def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:
+    """The sender approves a request: it executes now. Approving again, or after a crash, completes it once."""
+    with context.engine.connect() as conn:
+        row = conn.execute(select(credit_transfer).where(_t.transfer_id == transfer_id)).first()
+        if row is None:
+            raise NotFound(f"No transfer {transfer_id}.")
+        authorize_decide(principal, row.from_account)
+        if row.state in ("executing", "approved") and row.change_id is not None:
+            return _finish(context, int(row.change_id))
+        if row.state != "pending":
+            raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
+        _check(context, conn, principal, TransferIn(programme_id=row.programme_id,
+                                                     from_organisation_id=row.from_account,
+                                                     to_organisation_id=row.to_account, amount=row.amount))  # fmt: skip
+    c = programme_change.c
+    with context.engine.begin() as conn:
+        row = _pending(conn, transfer_id)
+        if row.state != "pending":
+            raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
+        conn.execute(update(credit_transfer).where(_t.transfer_id == transfer_id).values(
+            state="executing", decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks,
+            updated_at=func.now(),
+        ))  # fmt: skip
+        # The parked change becomes a pending intent, with the approval in its payload and a fresh hash of it.
+        change = conn.execute(select(programme_change).where(c.change_id == row.change_id)).one()
+        payload = change.payload | {"approved": True, "approved_by": dataclasses.asdict(principal)}
+        conn.execute(update(programme_change).where(c.change_id == row.change_id)
+                     .values(status="pending", payload=payload, result=None))  # fmt: skip
+    return _finish(context, int(row.change_id))
+
+
+def reject(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:
+    with context.engine.begin() as conn:
+        row = _pending(conn, transfer_id)
+        authorize_decide(principal, row.from_account)
+        return _close(conn, principal, row, "rejected", body)
+
+
+def cancel(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:
+    with context.engine.begin() as conn:
+        row = _pending(conn, transfer_id)
+        authorize_cancel(principal, row.initiator_organisation_id)
+        return _close(conn, principal, row, "cancelled", body)
+
+
+def _close(conn: Connection, principal: Principal, row: Row[Any], state: str, body: Decision) -> dict[str, Any]:
+    if row.state == state:
+        return _view(conn, row.transfer_id)  # a retry: the request already ended this way
+    if row.state != "pending":
+        raise InvalidState(f"Transfer {row.transfer_id} is {row.state}; only a pending request can be {state}.")
+    conn.execute(update(credit_transfer).where(_t.transfer_id == row.transfer_id).values(
+        state=state, decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks, updated_at=func.now(),
+    ))  # fmt: skip
+    return _view(conn, row.transfer_id)
+
+
+STATES = ("pending", "executing", "executed", "approved", "rejected", "cancelled", "failed")
+
+
+def get_transfer(conn: Connection, principal: Principal, transfer_id: int) -> dict[str, Any]:
+    visible = conn.execute(select(_t.transfer_id).where(_t.transfer_id == transfer_id,
+                                                        visible_transfers(principal))).first()  # fmt: skip
+    if visible is None:
+        raise NotFound(f"No transfer {transfer_id}.")
+    return _view(conn, transfer_id)
+
+
+def list_transfers(
+    conn: Connection, principal: Principal, *, programme_id: int | None, organisation_id: int | None,
+    state: str | None, after: int | None, limit: int, newest_first: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """A keyset page of the transfers the caller may read, newest first by default."""
+    o_from, o_to = organisation.alias("sender"), organisation.alias("receiver")
+    query = (
+        select(credit_transfer, o_from.c.name.label("from_name"), o_to.c.name.label("to_name"))
+        .outerjoin(o_from, o_from.c.organisation_id == _t.from_account)
+        .outerjoin(o_to, o_to.c.organisation_id == _t.to_account)
+        .where(visible_transfers(principal))
+    )  # fmt: skip
+    if programme_id is not None:
+        query = query.where(_t.programme_id == programme_id)
+    if organisation_id is not None:
+        query = query.where((_t.from_account == organisation_id) | (_t.to_account == organisation_id))
+    if state is not None:
+        query = query.where(_t.state == state)
+    if after is not None:
+        query = query.where(_t.transfer_id < after if newest_first else _t.transfer_id > after)
+    order = _t.transfer_id.desc() if newest_first else _t.transfer_id.asc()
+    rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
+    items = [shape(row) for row in rows[:limit]]
+    return {"items": items, "next_cursor": str(items[-1]["transfer_id"]) if len(rows) > limit else None}

@@ -1,0 +1,124 @@
+"""Transfers over HTTP (real Anvil, PostgreSQL and indexer): sending, requests with approve / reject / cancel, the
+low-credit auto-cancel, holdings; each step checked against the contract's balances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.api.identity.world import World, unique
+from tests.api.programmes.test_programme_lifecycle import create
+
+
+def authorised(app_client: TestClient, world: World, issue: int) -> int:
+    pid = int(create(app_client, world, caller="root")["programme_id"])
+    done = app_client.post(f"/programmes/{pid}/authorise", json={"issue_amount": issue},
+                           headers=world.headers("root") | {"Idempotency-Key": unique("auth-")})  # fmt: skip
+    assert done.status_code == 200, done.text
+    return pid
+
+
+def send(app_client: TestClient, world: World, caller: str, pid: int, sender: int, receiver: int, amount: int,
+         key: str | None = None) -> Any:  # fmt: skip
+    body = {"programme_id": pid, "from_organisation_id": sender, "to_organisation_id": receiver, "amount": amount}
+    return app_client.post("/transfers", json=body,
+                           headers=world.headers(caller) | {"Idempotency-Key": key or unique("transfer-")})  # fmt: skip
+
+
+def act(app_client: TestClient, world: World, caller: str, transfer_id: int, action: str) -> Any:
+    return app_client.post(f"/transfers/{transfer_id}/{action}", json={}, headers=world.headers(caller))
+
+
+def test_a_holder_sends_at_once_and_a_retry_sends_nothing_more(app_client: TestClient, world: World) -> None:
+    registry, dev, cert = world.registry, world.developer, world.certifier
+    pid = authorised(app_client, world, 500)
+    key = unique("send-")
+    sent = send(app_client, world, "dev_admin", pid, dev, cert, 100, key)
+    assert sent.status_code == 201, sent.text
+    assert sent.json()["state"] == "executed"
+    assert sent.json()["tx_hash"].startswith("0x")
+    assert (registry.view("balanceOf", pid, dev), registry.view("balanceOf", pid, cert)) == (400, 100)
+    again = send(app_client, world, "dev_admin", pid, dev, cert, 100, key)
+    assert again.json() == sent.json()
+    assert registry.view("balanceOf", pid, dev) == 400
+    # Read your writes: the holdings and blocks already show it.
+    held = app_client.get(f"/organisations/{cert}/holdings", headers=world.headers("cert_admin")).json()
+    assert [(h["programme_id"], h["held"], h["available"]) for h in held["items"]] == [(pid, 100, 100)]
+    blocks = app_client.get(f"/programmes/{pid}/blocks?holder={cert}", headers=world.headers("cert_admin")).json()
+    assert sum(block["credits"] for block in blocks["items"]) == 100
+    # Credits received can be sent on (the seed only let owners send).
+    onward = send(app_client, world, "cert_admin", pid, cert, world.government, 20)
+    assert onward.status_code == 201, onward.text
+    assert registry.view("balanceOf", pid, world.government) == 20
+    no_key = app_client.post("/transfers", headers=world.headers("dev_admin"), json={
+        "programme_id": pid, "from_organisation_id": dev, "to_organisation_id": cert, "amount": 1})  # fmt: skip
+    assert no_key.status_code == 428
+    too_much = send(app_client, world, "dev_admin", pid, dev, cert, 401)
+    assert too_much.status_code == 409
+    assert too_much.json()["available"] == 400
+
+
+def test_a_request_waits_for_the_sender_then_executes_once(app_client: TestClient, world: World) -> None:
+    registry, dev, cert = world.registry, world.developer, world.certifier
+    pid = authorised(app_client, world, 500)
+    requested = send(app_client, world, "cert_admin", pid, dev, cert, 50)
+    assert requested.status_code == 201, requested.text
+    transfer_id = requested.json()["transfer_id"]
+    assert requested.json()["state"] == "pending"
+    assert registry.view("balanceOf", pid, cert) == 0
+    assert act(app_client, world, "dev_viewonly", transfer_id, "approve").status_code == 403
+    assert act(app_client, world, "cert_admin", transfer_id, "approve").status_code == 403
+    approved = act(app_client, world, "dev_manager", transfer_id, "approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["state"] == "approved"
+    assert (registry.view("balanceOf", pid, dev), registry.view("balanceOf", pid, cert)) == (450, 50)
+    again = act(app_client, world, "dev_admin", transfer_id, "approve")
+    assert again.json()["state"] == "approved"
+    assert registry.view("balanceOf", pid, cert) == 50
+    assert act(app_client, world, "dev_admin", transfer_id, "reject").status_code == 409
+
+
+def test_reject_cancel_and_the_low_credit_auto_cancel(app_client: TestClient, world: World) -> None:
+    dev, cert = world.developer, world.certifier
+    pid = authorised(app_client, world, 400)
+    rejected = send(app_client, world, "cert_admin", pid, dev, cert, 10).json()
+    assert act(app_client, world, "dev_admin", rejected["transfer_id"], "reject").json()["state"] == "rejected"
+    cancelled = send(app_client, world, "cert_admin", pid, dev, cert, 10).json()
+    assert act(app_client, world, "dev_admin", cancelled["transfer_id"], "cancel").status_code == 403
+    assert act(app_client, world, "cert_admin", cancelled["transfer_id"], "cancel").json()["state"] == "cancelled"
+    assert act(app_client, world, "dev_admin", cancelled["transfer_id"], "approve").status_code == 409
+    large = send(app_client, world, "gov_admin", pid, dev, cert, 300).json()  # the Government asks for a third party
+    assert large["state"] == "pending"
+    small = send(app_client, world, "gov_admin", pid, dev, cert, 50).json()
+    send(app_client, world, "dev_admin", pid, dev, world.government, 150)  # 250 left: 300 no longer fits
+    seen = app_client.get(f"/transfers/{large['transfer_id']}", headers=world.headers("dev_admin")).json()
+    assert seen["state"] == "cancelled"
+    assert "250" in seen["decision_remarks"]
+    assert app_client.get(f"/transfers/{small['transfer_id']}", headers=world.headers("dev_admin")).json()[
+        "state"] == "pending"  # fmt: skip
+
+
+def test_transfers_are_listed_to_those_involved(app_client: TestClient, world: World) -> None:
+    dev, cert = world.developer, world.certifier
+    pid = authorised(app_client, world, 100)
+    transfer = send(app_client, world, "cert_admin", pid, dev, cert, 5).json()
+    stranger = world.organisation("ProgrammeDeveloper")
+    outsider = world.user(stranger, "Admin")
+    headers = {"Authorization": f"Bearer {world.token(outsider)}"}
+    assert app_client.get(f"/transfers/{transfer['transfer_id']}", headers=headers).status_code == 404
+    mine = app_client.get(f"/transfers?programme_id={pid}", headers=world.headers("dev_viewonly")).json()["items"]
+    assert [t["transfer_id"] for t in mine] == [transfer["transfer_id"]]
+    assert app_client.get(f"/transfers?programme_id={pid}", headers=headers).json()["items"] == []
+    assert app_client.get(f"/organisations/{dev}/holdings", headers=headers).status_code == 403
+    accounts = app_client.get("/retirement-accounts", headers=headers)
+    assert accounts.status_code == 200
+    assert accounts.json()["government_account"] == world.government
+
+
+def test_a_suspended_organisation_neither_sends_nor_receives(app_client: TestClient, world: World) -> None:
+    pid = authorised(app_client, world, 100)
+    refused = send(app_client, world, "dev_admin", pid, world.developer, world.suspended, 5)
+    assert refused.status_code == 409
+    assert "suspended" in refused.json()["detail"]
+    assert world.registry.view("balanceOf", pid, world.developer) == 100
