@@ -67,7 +67,7 @@ def _balance(context: ProgrammeContext, programme_id: int, account_id: int) -> i
     return int(context.registry.view("balanceOf", programme_id, account_id))
 
 
-def _check(context: ProgrammeContext, conn: Connection, principal: Principal, body: TransferIn) -> None:
+def _check(context: ProgrammeContext, conn: Connection, body: TransferIn) -> None:
     """Every rule that needs the database or the chain, before anything is written."""
     from node.programmes.lifecycle import on_chain  # lifecycle dispatches transfer completions here
 
@@ -104,7 +104,7 @@ def create(context: ProgrammeContext, principal: Principal, body: TransferIn, ke
         if existing is not None:
             changes.check_same_request(existing, digest)
             return _finish(context, int(existing.change_id))
-        _check(context, conn, principal, body)
+        _check(context, conn, body)
     direct = sends_directly(principal, body.from_organisation_id)
     with context.engine.begin() as conn:
         transfer_id = conn.execute(insert(credit_transfer).values(
@@ -198,7 +198,7 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
             return _finish(context, int(row.change_id))
         if row.state != "pending":
             raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
-        _check(context, conn, principal, TransferIn(programme_id=row.programme_id,
+        _check(context, conn, TransferIn(programme_id=row.programme_id,
                                                      from_organisation_id=row.from_account,
                                                      to_organisation_id=row.to_account, amount=row.amount))  # fmt: skip
     c = programme_change.c
@@ -278,3 +278,14 @@ def list_transfers(
     rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
     items = [shape(row) for row in rows[:limit]]
     return {"items": items, "next_cursor": str(items[-1]["transfer_id"]) if len(rows) > limit else None}
+
+
+def cancel_involving(conn: Connection, organisation_id: int) -> list[int]:
+    """Cancels every pending request from or to an organisation being suspended (the reference's
+    SUSPEND_AUTO_CANCEL), in the suspension's transaction; returns their ids."""
+    rows = conn.execute(update(credit_transfer).where(
+        _t.state == "pending", (_t.from_account == organisation_id) | (_t.to_account == organisation_id),
+    ).values(state="cancelled", updated_at=func.now(),
+             decision_remarks="Cancelled by the registry: an organisation of this transfer was suspended.")
+      .returning(_t.transfer_id)).scalars().all()  # fmt: skip
+    return sorted(int(transfer_id) for transfer_id in rows)

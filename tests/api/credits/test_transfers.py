@@ -122,3 +122,17 @@ def test_a_suspended_organisation_neither_sends_nor_receives(app_client: TestCli
     assert refused.status_code == 409
     assert "suspended" in refused.json()["detail"]
     assert world.registry.view("balanceOf", pid, world.developer) == 100
+
+
+def test_suspending_an_organisation_cancels_its_pending_requests(app_client: TestClient, world: World) -> None:
+    pid = authorised(app_client, world, 100)
+    other = world.organisation("ProgrammeDeveloper")
+    admin = world.user(other, "Admin")
+    body = {"programme_id": pid, "from_organisation_id": world.developer, "to_organisation_id": other, "amount": 5}
+    asked = app_client.post("/transfers", json=body, headers={"Authorization": f"Bearer {world.token(admin)}",
+                                                               "Idempotency-Key": unique("ask-")})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    world.suspend(other)
+    seen = app_client.get(f"/transfers/{asked.json()['transfer_id']}", headers=world.headers("dev_admin")).json()
+    assert seen["state"] == "cancelled"
+    assert "suspended" in seen["decision_remarks"]
