@@ -3,6 +3,7 @@ low-credit auto-cancel, holdings; each step checked against the contract's balan
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -136,3 +137,38 @@ def test_suspending_an_organisation_cancels_its_pending_requests(app_client: Tes
     seen = app_client.get(f"/transfers/{asked.json()['transfer_id']}", headers=world.headers("dev_admin")).json()
     assert seen["state"] == "cancelled"
     assert "suspended" in seen["decision_remarks"]
+
+
+def test_eight_concurrent_senders_never_overdraw_and_move_exactly_the_balance(
+    app_client: TestClient, world: World
+) -> None:
+    """The seed's ledger approved 100 one-credit transfers from 4 clients while the balance fell by 30."""
+    registry, dev = world.registry, world.developer
+    start = 60
+    pid = authorised(app_client, world, start)
+    receivers = [world.organisation("ProgrammeDeveloper", admin=False) for _ in range(8)]
+    outcomes: dict[int, list[int]] = {}
+
+    def client(index: int) -> None:
+        statuses = outcomes.setdefault(index, [])
+        while True:
+            response = send(app_client, world, "dev_admin", pid, dev, receivers[index], 3)
+            statuses.append(response.status_code)
+            if response.status_code != 201:
+                assert response.status_code == 409, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                return
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    moved = sum(registry.view("balanceOf", pid, receiver) for receiver in receivers)
+    assert registry.view("balanceOf", pid, dev) == 0
+    assert moved == start
+    assert sum(statuses.count(201) for statuses in outcomes.values()) * 3 == start
+    assert all(statuses[-1] == 409 for statuses in outcomes.values())
+    executed = app_client.get(f"/transfers?programme_id={pid}&state=executed&limit=100",
+                              headers=world.headers("gov_admin")).json()["items"]  # fmt: skip
+    assert sum(item["amount"] for item in executed) == start
