@@ -19,6 +19,7 @@ from api.indexing import IndexWaiterDep
 from api.problems import documented
 from api.programmes import IdempotencyKey, programme_context
 from node.credits import holdings, transfers
+from node.credits import settings as credit_settings
 from node.credits.schemas import Decision, TransferIn
 
 router = APIRouter(tags=["credits"])
@@ -166,3 +167,29 @@ def cancel_transfer(
     transfer_id: TransferId, body: Decision, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep,
 ) -> Any:  # fmt: skip
     return transfers.cancel(programme_context(request, waiter), principal, transfer_id, body)
+
+
+class CreditSettings(BaseModel):
+    transfers_paused: bool = Field(description="While true, the contract refuses every transfer and retirement")
+    government_account: int | None = Field(description="The organisation whose accounts receive retirements")
+
+
+class TransferPause(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"paused": True}]}}
+
+    paused: bool
+
+
+@router.get("/settings/credits", response_model=CreditSettings, responses=documented(401),
+            operation_id="credit_settings", summary="The registry's credit settings")  # fmt: skip
+def read_credit_settings(_principal: CurrentPrincipal, request: Request) -> Any:
+    with context_of(request).engine.connect() as conn:
+        return credit_settings.read(conn)
+
+
+@router.put("/settings/credits/transfer-pause", response_model=CreditSettings, responses=documented(401, 403),
+            operation_id="set_transfer_pause", summary="Pause or resume transfers and retirements")  # fmt: skip
+def set_transfer_pause(body: TransferPause, principal: CurrentPrincipal, request: Request,
+                       waiter: IndexWaiterDep) -> Any:  # fmt: skip
+    """Root and Government Admins pause (or resume) every transfer and retirement registry-wide, on chain."""
+    return credit_settings.set_transfer_pause(programme_context(request, waiter), principal, body.paused)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from node.chain.types import ProgrammeStage
+from node.credits import settings
 from node.credits.permissions import (
     authorize_cancel,
     authorize_decide,
@@ -71,6 +72,7 @@ def _check(context: ProgrammeContext, conn: Connection, body: TransferIn) -> Non
     """Every rule that needs the database or the chain, before anything is written."""
     from node.programmes.lifecycle import on_chain  # lifecycle dispatches transfer completions here
 
+    settings.refuse_while_paused(conn)
     state = on_chain(context, body.programme_id)
     if state.stage != ProgrammeStage.AUTHORISED:
         raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot move.")

@@ -52,6 +52,9 @@ ACTIONS: dict[str, Action] = {
         f"/transfers/{_request(api, w)}/reject", json={}, headers=h),
     "POST /transfers/{fresh request}/cancel": lambda api, w, c, h: api.post(
         f"/transfers/{_request(api, w)}/cancel", json={}, headers=h),
+    "GET /settings/credits": lambda api, w, c, h: api.get("/settings/credits", headers=h),
+    "PUT /settings/credits/transfer-pause (resume)": lambda api, w, c, h: api.put(
+        "/settings/credits/transfer-pause", json={"paused": False}, headers=h),
 }  # fmt: skip
 
 # fmt: off
@@ -65,6 +68,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /transfers/{fresh request}/approve":         (401, 403, 403, 403, 403, 200, 200, 403, 403, 403, 403),
     "POST /transfers/{fresh request}/reject":          (401, 403, 403, 403, 403, 200, 200, 403, 403, 403, 403),
     "POST /transfers/{fresh request}/cancel":          (401, 200, 200, 200, 403, 403, 403, 403, 200, 403, 403),
+    "GET /settings/credits":                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "PUT /settings/credits/transfer-pause (resume)":   (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
 }
 # fmt: on
 CASES = [

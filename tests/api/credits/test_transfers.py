@@ -172,3 +172,22 @@ def test_eight_concurrent_senders_never_overdraw_and_move_exactly_the_balance(
     executed = app_client.get(f"/transfers?programme_id={pid}&state=executed&limit=100",
                               headers=world.headers("gov_admin")).json()["items"]  # fmt: skip
     assert sum(item["amount"] for item in executed) == start
+
+
+def test_the_government_pauses_and_resumes_transfers_on_chain(app_client: TestClient, world: World) -> None:
+    pid = authorised(app_client, world, 100)
+    pause = "/settings/credits/transfer-pause"
+    try:
+        paused = app_client.put(pause, json={"paused": True}, headers=world.headers("gov_admin"))
+        assert paused.status_code == 200, paused.text
+        assert paused.json()["transfers_paused"] is True
+        assert world.registry.contract.functions.paused().call() is True
+        again = app_client.put(pause, json={"paused": True}, headers=world.headers("root"))
+        assert again.json()["transfers_paused"] is True  # asking for the state it is in is not an error
+        refused = send(app_client, world, "dev_admin", pid, world.developer, world.certifier, 1)
+        assert refused.status_code == 409
+        assert "paused" in refused.json()["detail"]
+    finally:
+        resumed = app_client.put(pause, json={"paused": False}, headers=world.headers("gov_admin"))
+    assert resumed.json()["transfers_paused"] is False
+    assert send(app_client, world, "dev_admin", pid, world.developer, world.certifier, 1).status_code == 201
