@@ -12,13 +12,15 @@ sent on: holdings, not ownership, decide.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from node.chain.types import ProgrammeStage
-from node.credits import settings
+from node.config import Settings
+from node.credits import notifications, settings
 from node.credits.permissions import (
     authorize_cancel,
     authorize_decide,
@@ -30,8 +32,8 @@ from node.credits.schemas import Decision, TransferIn
 from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
-from node.models.app import credit_transfer, organisation, programme_change
-from node.models.chain import holding
+from node.models.app import credit_transfer, organisation, programme_change, programme_detail
+from node.models.chain import holding, programme
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
 from node.programmes.creation import jsonable
@@ -62,6 +64,22 @@ def shape(row: Any) -> dict[str, Any]:
         "tx_hash": "0x" + bytes(row.tx_hash).hex() if row.tx_hash is not None else None,
         "block_number": row.block_number, "created_at": row.created_at, "updated_at": row.updated_at,
     }  # fmt: skip
+
+
+def _facts(conn: Connection, settings_: Settings, row: Any) -> dict[str, Any]:
+    """What every transfer email says: the transfer, its programme and parties, and a link to it."""
+    title = conn.execute(
+        select(func.coalesce(programme_detail.c.title, programme.c.external_id))
+        .select_from(programme.outerjoin(programme_detail, programme_detail.c.programme_id == programme.c.programme_id))
+        .where(programme.c.programme_id == row.programme_id)
+    ).scalar()  # fmt: skip
+    return {"transfer_id": row.transfer_id, "programme_id": row.programme_id, "programme_title": title or "",
+            "amount": row.amount, "from_id": row.from_account, "to_id": row.to_account,
+            "link": f"{settings_.public_url.rstrip('/')}/transfers/{row.transfer_id}"}  # fmt: skip
+
+
+def _row(conn: Connection, transfer_id: int) -> Row[Any]:
+    return conn.execute(select(credit_transfer).where(_t.transfer_id == transfer_id)).one()
 
 
 def _balance(context: ProgrammeContext, programme_id: int, account_id: int) -> int:
@@ -123,6 +141,9 @@ def create(context: ProgrammeContext, principal: Principal, body: TransferIn, ke
             view = _view(conn, transfer_id)
             conn.execute(update(programme_change).where(programme_change.c.change_id == change_id)
                          .values(status="parked", result={"transfer": jsonable(view)}))  # fmt: skip
+            row = _row(conn, transfer_id)
+            notifications.transfer_requested(conn, context.settings, initiator_id=row.initiator_organisation_id,
+                                             **_facts(conn, context.settings, row))  # fmt: skip
             return view
     return _finish(context, change_id)
 
@@ -165,7 +186,14 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
         state="approved" if payload["approved"] else "executed", tx_hash=bytes.fromhex(applied.tx_hash[2:]),
         block_number=applied.block_number, updated_at=func.now(),
     ))  # fmt: skip
-    _cancel_what_no_longer_fits(conn, pid, sender)
+    row_now = _row(conn, payload["transfer_id"])
+    facts = _facts(conn, context.settings, row_now)
+    if payload["approved"]:
+        notifications.transfer_approved(conn, context.settings, initiator_id=row_now.initiator_organisation_id,
+                                        **facts)  # fmt: skip
+    else:
+        notifications.credits_sent(conn, context.settings, **facts)
+    _cancel_what_no_longer_fits(conn, context.settings, pid, sender)
     actor = Principal(**(payload.get("approved_by") or row.requested_by))
     audit.record(conn, actor, "credits.transfer", organisation_id=sender, target_id=payload["transfer_id"],
                  programme_id=pid, to=receiver, amount=amount, tx_hash=applied.tx_hash)  # fmt: skip
@@ -173,13 +201,22 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
             "block_number": applied.block_number}  # fmt: skip
 
 
-def _cancel_what_no_longer_fits(conn: Connection, programme_id: int, sender: int) -> None:
+def _cancel_what_no_longer_fits(conn: Connection, settings_: Settings, programme_id: int, sender: int) -> None:
     balance = conn.execute(select(holding.c.balance).where(holding.c.programme_id == programme_id,
                                                            holding.c.account_id == sender)).scalar() or 0  # fmt: skip
-    conn.execute(update(credit_transfer).where(
+    reason = f"Cancelled by the registry: the sender now holds {balance} credits."
+    ids = conn.execute(update(credit_transfer).where(
         _t.programme_id == programme_id, _t.from_account == sender, _t.state == "pending", _t.amount > balance,
-    ).values(state="cancelled", decision_remarks=f"Cancelled by the registry: the sender now holds {balance} credits.",
-             updated_at=func.now()))  # fmt: skip
+    ).values(state="cancelled", decision_remarks=reason, updated_at=func.now())
+      .returning(_t.transfer_id)).scalars().all()  # fmt: skip
+    _tell_cancelled_by_system(conn, settings_, ids, reason)
+
+
+def _tell_cancelled_by_system(conn: Connection, settings_: Settings, ids: Sequence[int], reason: str) -> None:
+    for transfer_id in ids:
+        row = _row(conn, transfer_id)
+        notifications.transfer_cancelled(conn, settings_, initiator_id=row.initiator_organisation_id,
+                                         by_system=True, reason=reason, **_facts(conn, settings_, row))  # fmt: skip
 
 
 def _pending(conn: Connection, transfer_id: int) -> Row[Any]:
@@ -224,17 +261,18 @@ def reject(context: ProgrammeContext, principal: Principal, transfer_id: int, bo
     with context.engine.begin() as conn:
         row = _pending(conn, transfer_id)
         authorize_decide(principal, row.from_account)
-        return _close(conn, principal, row, "rejected", body)
+        return _close(conn, context.settings, principal, row, "rejected", body)
 
 
 def cancel(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:
     with context.engine.begin() as conn:
         row = _pending(conn, transfer_id)
         authorize_cancel(principal, row.initiator_organisation_id)
-        return _close(conn, principal, row, "cancelled", body)
+        return _close(conn, context.settings, principal, row, "cancelled", body)
 
 
-def _close(conn: Connection, principal: Principal, row: Row[Any], state: str, body: Decision) -> dict[str, Any]:
+def _close(conn: Connection, settings_: Settings, principal: Principal, row: Row[Any], state: str,
+           body: Decision) -> dict[str, Any]:  # fmt: skip
     if row.state == state:
         return _view(conn, row.transfer_id)  # a retry: the request already ended this way
     if row.state != "pending":
@@ -242,6 +280,11 @@ def _close(conn: Connection, principal: Principal, row: Row[Any], state: str, bo
     conn.execute(update(credit_transfer).where(_t.transfer_id == row.transfer_id).values(
         state=state, decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks, updated_at=func.now(),
     ))  # fmt: skip
+    facts = _facts(conn, settings_, row) | {"initiator_id": row.initiator_organisation_id}
+    if state == "rejected":
+        notifications.transfer_rejected(conn, settings_, remarks=body.remarks, **facts)
+    else:
+        notifications.transfer_cancelled(conn, settings_, by_system=False, reason=body.remarks, **facts)
     return _view(conn, row.transfer_id)
 
 
@@ -282,12 +325,14 @@ def list_transfers(
     return {"items": items, "next_cursor": str(items[-1]["transfer_id"]) if len(rows) > limit else None}
 
 
-def cancel_involving(conn: Connection, organisation_id: int) -> list[int]:
+def cancel_involving(conn: Connection, settings_: Settings, organisation_id: int) -> list[int]:
     """Cancels every pending request from or to an organisation being suspended (the reference's
     SUSPEND_AUTO_CANCEL), in the suspension's transaction; returns their ids."""
+    reason = "Cancelled by the registry: an organisation of this transfer was suspended."
     rows = conn.execute(update(credit_transfer).where(
         _t.state == "pending", (_t.from_account == organisation_id) | (_t.to_account == organisation_id),
-    ).values(state="cancelled", updated_at=func.now(),
-             decision_remarks="Cancelled by the registry: an organisation of this transfer was suspended.")
+    ).values(state="cancelled", updated_at=func.now(), decision_remarks=reason)
       .returning(_t.transfer_id)).scalars().all()  # fmt: skip
-    return sorted(int(transfer_id) for transfer_id in rows)
+    ids = sorted(int(transfer_id) for transfer_id in rows)
+    _tell_cancelled_by_system(conn, settings_, ids, reason)
+    return ids

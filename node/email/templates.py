@@ -15,6 +15,7 @@ TEMPLATES = (
     "organisation_suspended", "organisation_reactivated", "email_changed", "login_link",
     "programme_created", "programme_authorised", "programme_rejected", "credits_issued", "programme_certified",
     "certification_revoked",
+    "transfer_requested", "credits_sent", "transfer_approved", "transfer_rejected", "transfer_cancelled",
 )  # fmt: skip
 _environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

@@ -171,7 +171,7 @@ def _complete(settings: Settings, registry: Registry, conn: Connection, change: 
         if row.role == CERTIFIER:
             revoked = _revoke_certifications(registry, organisation_id, version)
         result = {"revoked_certifications": revoked,
-                  "cancelled_transfers": transfers.cancel_involving(conn, organisation_id)}  # fmt: skip
+                  "cancelled_transfers": transfers.cancel_involving(conn, settings, organisation_id)}  # fmt: skip
         template = "organisation_suspended"
     else:
         intents.apply_once(registry.unfreeze, organisation_id, _ref(organisation_id, version, "unfreeze"),

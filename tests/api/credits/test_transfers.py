@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.api.identity.world import World, unique
 from tests.api.programmes.test_programme_lifecycle import create
@@ -191,3 +192,17 @@ def test_the_government_pauses_and_resumes_transfers_on_chain(app_client: TestCl
         resumed = app_client.put(pause, json={"paused": False}, headers=world.headers("gov_admin"))
     assert resumed.json()["transfers_paused"] is False
     assert send(app_client, world, "dev_admin", pid, world.developer, world.certifier, 1).status_code == 201
+
+
+def test_each_step_of_a_request_is_emailed(app_client: TestClient, world: World) -> None:
+    pid = authorised(app_client, world, 100)
+    with world.engine.begin() as conn:
+        conn.execute(text("delete from app.email_outbox"))
+    asked = send(app_client, world, "cert_admin", pid, world.developer, world.certifier, 5).json()
+    act(app_client, world, "dev_admin", asked["transfer_id"], "approve")
+    rejected = send(app_client, world, "cert_admin", pid, world.developer, world.certifier, 5).json()
+    act(app_client, world, "dev_admin", rejected["transfer_id"], "reject")
+    send(app_client, world, "dev_admin", pid, world.developer, world.certifier, 5)
+    with world.engine.connect() as conn:
+        templates = {row.template for row in conn.execute(text("select template from app.email_outbox"))}
+    assert {"transfer_requested", "transfer_approved", "transfer_rejected", "credits_sent"} <= templates

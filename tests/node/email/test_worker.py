@@ -25,7 +25,9 @@ VALUES = {"registry": "Registry", "name": "Ada", "email": "ada@example.org", "ro
           "credit_estimate": "1,000", "serial_number": "NG-ITMO-7-007-2026-0-1-500", "issued": "500",
           "date": "2026-11-30", "reason": "incomplete baseline", "amount": "500", "total_issued": "500",
           "shares": [{"organisation": "Org A", "amount": "500"}], "certifier_name": "Verify SA",
-          "by_government": True, "to_certifier": False}  # fmt: skip
+          "by_government": True, "to_certifier": False,
+          "transfer": "12", "sender": "Org A", "receiver": "Org B", "initiator": "Org C", "third_party": True,
+          "requested_by_receiver": False, "to_receiver": True, "by_system": True, "to_initiator": True}  # fmt: skip
 
 
 @pytest.fixture

@@ -1,0 +1,179 @@
+"""Credit transfer emails (reference §6.2-6.3, §12.2): who hears about a transfer, in which language.
+
+The same approach as the programme emails (:mod:`node.programmes.notifications`): each function queues its emails
+through :func:`node.email.outbox.enqueue` on the caller's connection, so it must be called inside the transaction
+of the change it reports (the emails exist if and only if the change commits, and a change completed again after a
+crash does not send them twice). Recipients are the Admins and Managers of the organisations concerned, never
+ViewOnly users; a person reached through two organisations' groups (the asker that is also the receiver) gets one
+email. Every email is rendered in its recipient's language, the amount written as that language writes numbers.
+
+The reference's many transfer template ids map onto five templates told apart by variables:
+
+| function             | template             | reference ids                                                       |
+|----------------------|----------------------|---------------------------------------------------------------------|
+| `transfer_requested` | `transfer_requested` | CREDIT_TRANSFER_REQUISITIONS, CREDIT_TRANSFER_GOV (`third_party`)    |
+| `credits_sent`       | `credits_sent`       | CREDIT_SEND_DEVELOPER                                               |
+| `transfer_approved`  | `transfer_approved`  | CREDIT_TRANSFER_ACCEPTED, CREDIT_TRANSFER_GOV_ACCEPTED_TO_INITIATOR  |
+|                      |                      | / _TO_RECEIVER (`to_receiver`, `requested_by_receiver`)              |
+| `transfer_rejected`  | `transfer_rejected`  | CREDIT_TRANSFER_REJECTED, CREDIT_TRANSFER_GOV_REJECTED               |
+| `transfer_cancelled` | `transfer_cancelled` | CREDIT_TRANSFER_CANCELLATION, CREDIT_TRANSFER_GOV_CANCELLATION,      |
+|                      |                      | ..._CANCELLATION_SYS_TO_SENDER / _SYS_TO_INITIATOR (`by_system`,     |
+|                      |                      | `to_initiator`)                                                     |
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from node.config import Settings
+from node.email.outbox import enqueue
+from node.i18n import language_or_default
+from node.identity.permissions import ADMIN, MANAGER
+from node.models.app import organisation, user_account
+from node.programmes.notifications import display_id, format_number
+
+logger = logging.getLogger("registry.credits")
+_u = user_account.c
+_o = organisation.c
+
+Recipients = list[dict[str, Any]]
+
+
+# ------------------------------------------------------------------------------------------------ the events
+
+
+def transfer_requested(
+    conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
+    from_id: int, to_id: int, initiator_id: int, link: str,
+) -> int:  # fmt: skip
+    """Asks the sender's Admins and Managers to approve or reject a pending request.
+
+    ``third_party`` tells the template who asks: the receiver for itself (CREDIT_TRANSFER_REQUISITIONS), or someone
+    else (the Government) for a third party (CREDIT_TRANSFER_GOV). It is ``initiator_id != to_id``, which for a
+    pending request is the same as "neither sender nor receiver" (the sender's own Admins and Managers send at once,
+    they never request) and keeps the wording right if that ever changed. Returns the number of emails queued.
+    """
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
+    values["third_party"] = initiator_id != to_id
+    return _send(conn, settings, "transfer_requested", values, amount, [(_members(conn, from_id), {})])
+
+
+def credits_sent(
+    conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
+    from_id: int, to_id: int, link: str,
+) -> int:  # fmt: skip
+    """Tells the receiver's Admins and Managers that a holder sent them credits (executed at once)."""
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, None, link)
+    return _send(conn, settings, "credits_sent", values, amount, [(_members(conn, to_id), {})])
+
+
+def transfer_approved(
+    conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
+    from_id: int, to_id: int, initiator_id: int, link: str,
+) -> int:  # fmt: skip
+    """Tells the initiator's and the receiver's Admins and Managers that the sender approved (and the credits moved).
+
+    When the receiver asked for itself, its users get one email (``requested_by_receiver``); otherwise the
+    initiator's users hear their request was approved and the receiver's users that credits arrived
+    (``to_receiver``).
+    """
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
+    values["requested_by_receiver"] = initiator_id == to_id
+    groups = [(_members(conn, initiator_id), {"to_receiver": initiator_id == to_id}),
+              (_members(conn, to_id), {"to_receiver": True})]  # fmt: skip
+    return _send(conn, settings, "transfer_approved", values, amount, groups)
+
+
+def transfer_rejected(
+    conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
+    from_id: int, to_id: int, initiator_id: int, remarks: str | None, link: str,
+) -> int:  # fmt: skip
+    """Tells the initiator's Admins and Managers that the sender rejected their request, with its remarks if any."""
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
+    values |= {"requested_by_receiver": initiator_id == to_id, "remarks": _text(remarks)}
+    return _send(conn, settings, "transfer_rejected", values, amount, [(_members(conn, initiator_id), {})])
+
+
+def transfer_cancelled(
+    conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
+    from_id: int, to_id: int, initiator_id: int, by_system: bool, reason: str | None, link: str,
+) -> int:  # fmt: skip
+    """Tells the sender's Admins and Managers that a request awaiting them was cancelled; when the registry cancelled
+    it (the sender no longer holds enough credits), also the initiator's, who did not do it themselves. An asker
+    cancelling its own request knows already, so its users are not told."""
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
+    values |= {"by_system": by_system, "reason": _text(reason)}
+    groups: list[tuple[Recipients, dict[str, Any]]] = [(_members(conn, from_id), {"to_initiator": False})]
+    if by_system:
+        groups.append((_members(conn, initiator_id), {"to_initiator": True}))
+    return _send(conn, settings, "transfer_cancelled", values, amount, groups)
+
+
+# ------------------------------------------------------------------------------------------------ internals
+
+
+def _one_line(text: str) -> str:
+    """A value shown inline (subject or label line) with its whitespace collapsed."""
+    return " ".join(text.split())
+
+
+def _text(text: str | None) -> str | None:
+    """Free text (remarks, a reason) kept as written, line breaks included; blank is none."""
+    return (text.strip() or None) if text is not None else None
+
+
+def _common(
+    conn: Connection, transfer_id: int, programme_id: int, title: str, from_id: int, to_id: int,
+    initiator_id: int | None, link: str,
+) -> dict[str, Any]:  # fmt: skip
+    ids = [from_id, to_id] + ([initiator_id] if initiator_id is not None else [])
+    names = _organisation_names(conn, ids)
+    values = {"transfer": str(transfer_id), "programme": display_id(programme_id), "title": _one_line(title),
+              "sender": names[from_id], "receiver": names[to_id], "link": link}  # fmt: skip
+    if initiator_id is not None:
+        values["initiator"] = names[initiator_id]
+    return values
+
+
+def _members(conn: Connection, organisation_id: int) -> Recipients:
+    """The Admins and Managers of an organisation, one row per user."""
+    rows = conn.execute(
+        select(_u.user_id, _u.email, _u.name, _u.language)
+        .where(_u.organisation_id == organisation_id, _u.role.in_((ADMIN, MANAGER)))
+        .order_by(_u.user_id)
+    ).mappings()  # fmt: skip
+    return [dict(row) for row in rows]
+
+
+def _organisation_names(conn: Connection, organisation_ids: Iterable[int]) -> dict[int, str]:
+    """Names by id; an id without a row is shown as ``#<id>`` and logged rather than raised, since this runs in the
+    transaction of a change that must not fail over an email."""
+    ids = set(organisation_ids)
+    rows = conn.execute(select(_o.organisation_id, _o.name).where(_o.organisation_id.in_(ids))).all()
+    names = {int(row.organisation_id): _one_line(row.name) for row in rows}
+    for missing in ids - names.keys():
+        logger.warning("Transfer email names organisation %s, which is not in app.organisation", missing)
+        names[missing] = f"#{missing}"
+    return names
+
+
+def _send(
+    conn: Connection, settings: Settings, template: str, values: Mapping[str, Any], amount: int,
+    groups: Sequence[tuple[Recipients, Mapping[str, Any]]],
+) -> int:  # fmt: skip
+    """Queues ``template`` once to each recipient of ``groups`` (the first group that reaches a person decides
+    the group's values it gets), in their language, with ``amount`` formatted for it; returns how many were queued."""
+    seen: set[str] = set()
+    for recipients, extra in groups:
+        for user in recipients:
+            if user["email"] in seen:
+                continue
+            seen.add(user["email"])
+            language = language_or_default(user["language"])
+            enqueue(conn, settings, to=user["email"], language=language, template=template, name=user["name"],
+                    **values, **extra, amount=format_number(amount, language))  # fmt: skip
+    return len(seen)
