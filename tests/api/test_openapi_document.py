@@ -89,9 +89,13 @@ def test_429_and_503_document_retry_after(document: dict[str, Any]) -> None:
     assert "Retry-After" in document["paths"]["/users"]["get"]["responses"]["503"]["headers"]
 
 
-def test_programme_and_calculator_operations_have_a_summary_and_an_operation_id(document: dict[str, Any]) -> None:
-    operations = [(path, op) for _, path, op in _operations(document) if path.startswith(("/programmes", "/calc"))]
-    assert len(operations) >= 14
+def test_programme_credit_and_calculator_operations_have_a_summary_and_an_operation_id(
+    document: dict[str, Any],
+) -> None:
+    prefixes = ("/programmes", "/calc", "/transfers", "/retirement-accounts", "/settings")
+    operations = [(path, op) for _, path, op in _operations(document)
+                  if path.startswith(prefixes) or path.endswith("/holdings")]  # fmt: skip
+    assert len(operations) >= 24
     for path, operation in operations:
         assert operation.get("summary"), path
         assert operation.get("operationId"), path
