@@ -6,6 +6,8 @@ import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/U
 import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
 import {PausableUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/PausableUpgradeable.sol";
 
+import {CarbonRegistryProgrammes} from "./CarbonRegistryProgrammes.sol";
+import {CarbonRegistryStorage} from "./CarbonRegistryStorage.sol";
 import {ICarbonRegistry} from "./interfaces/ICarbonRegistry.sol";
 import {Apportionment} from "./libraries/Apportionment.sol";
 
@@ -20,109 +22,38 @@ import {Apportionment} from "./libraries/Apportionment.sol";
 /// block by cutting its front. A block is therefore identified by its last serial, which never changes.
 /// Invariant: per programme, creditIssued = sum of held balances + creditRetired, and no two blocks overlap.
 ///
+/// Merging (ADR 0015): a range arriving at a holder (issuance or transfer) next to one of the holder's blocks of the
+/// same programme is merged with it, so consecutive receipts never fragment an account. Retired blocks are terminal
+/// and never merged. A holding remembers the block before its last (`tailPrev`) so that the common case, a range
+/// continuing the holder's last block, merges in O(1).
+///
 /// Serial arithmetic: serials run from 1 to type(uint64).max (0 means "no block"), and the last serial is issuable
 /// like any other. A block's end is therefore always computed as `start + (size - 1)` (never `start + size`, which is
 /// 2^64 for a block ending at the last serial), and no cursor is moved past the last serial it covers.
 contract CarbonRegistry is
     ICarbonRegistry,
+    CarbonRegistryStorage,
     Initializable,
     AccessControlUpgradeable,
     PausableUpgradeable,
     UUPSUpgradeable
 {
-    /// @notice Role of the node's operator key: every registry operation.
-    bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
-    /// @notice Role allowed to pause and resume transfers and retirements.
-    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
-    /// @notice Upper bound on a programme's owners; keeps issuance gas bounded.
-    uint256 public constant MAX_OWNERS = 16;
-    /// @notice Longest external id, in bytes.
-    uint256 public constant MAX_EXTERNAL_ID_BYTES = 64;
-    uint16 private constant _BPS = 10_000;
-
-    /// @dev A holder's blocks of one programme: ids (last serials) of the first and last block, and the total.
-    /// Layout: one slot (3 x 64 bits).
-    struct Holding {
-        uint64 head;
-        uint64 tail;
-        uint64 balance;
+    /// @dev Where `_insert` resumes in a holder's list (memory only): the block holding the previous insertion and
+    /// the block before it (0: from the head), and the merges recorded so far (`merged` of `merges`, packed).
+    struct Place {
+        uint64 before;
+        uint64 beforePrev;
+        uint256 merged;
+        uint256[] merges;
     }
 
-    /// @dev The serial block `[start, end]`, stored under its id `end`. Layout: one slot (64 + 64 + 40 + 40 + 8 + 40).
-    /// `next` is the id of the next block in the holder's list (0 at the end and for retired blocks); `holder` of a
-    /// retired block is the Government and `retirementId` names the retirement.
-    struct Block {
-        uint64 start;
-        uint64 next;
-        uint40 programmeId;
-        uint40 holder;
-        BlockState state;
-        uint40 retirementId;
-    }
+    /// @dev This implementation's copy of `CarbonRegistryProgrammes` (ADR 0015), created with it.
+    address private immutable _PROGRAMMES;
 
-    /// @dev Layout: slot 0 = estimate, issued, retired (3 x 64) + stage, sector, scope (3 x 8) + country (16);
-    /// slot 1 = serialStart, serialEnd, startTime, endTime (4 x 64); then unit, strings, arrays and mappings.
-    /// Upgrade safety (ADR 0004): a Programme is stored only as a value of the `programmes` mapping, at
-    /// keccak256(id . slot), so fields may be appended at its end (`detailsHash`, 1.1.0) without moving any existing
-    /// field or overlapping another programme; never insert or reorder fields, and never embed it in an array or
-    /// another struct.
-    struct Programme {
-        uint64 creditEstimate;
-        uint64 creditIssued;
-        uint64 creditRetired;
-        ProgrammeStage stage;
-        Sector sector;
-        uint8 sectoralScope;
-        bytes2 country;
-        uint64 serialStart;
-        uint64 serialEnd;
-        uint64 startTime;
-        uint64 endTime;
-        bytes8 creditUnit;
-        string externalId;
-        uint40[] owners;
-        uint32[] sharesPpm;
-        uint40[] certifiers;
-        mapping(uint40 certifier => uint256 indexPlusOne) certifierIndex;
-        mapping(uint40 account => Holding) holdings;
-        bytes32 detailsHash;
-    }
-
-    /// @dev Layout: one slot (40 + 40 + 8 + 16 + 64 + 64 bits).
-    struct Retirement {
-        uint40 programmeId;
-        uint40 from;
-        RetirementType retirementType;
-        bytes2 country;
-        uint64 amount;
-        uint64 omgeAmount;
-    }
-
-    /// @custom:storage-location erc7201:carbonregistry.storage.CarbonRegistry
-    struct RegistryStorage {
-        bytes2 country;
-        uint40 governmentAccount;
-        uint40 programmeCount;
-        uint64 serialCounter;
-        uint40 retirementCount;
-        mapping(uint40 programmeId => Programme) programmes;
-        mapping(bytes32 externalIdHash => uint40 programmeId) programmeByExternalId;
-        mapping(uint64 blockEnd => Block) blocks;
-        mapping(uint40 retirementId => Retirement) retirements;
-        mapping(uint40 account => bool) frozen;
-        /// @dev References applied by implementation 1.0.0, which recorded no call. Read only since 1.1.0: a legacy
-        /// `true` counts as applied to any call (see `_useRequest`).
-        mapping(bytes32 requestRef => bool) appliedRequests;
-        /// @dev Since 1.1.0: keccak256 of the calldata of the call each reference was applied to (never zero).
-        mapping(bytes32 requestRef => bytes32 callDigest) requestDigests;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("carbonregistry.storage.CarbonRegistry")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant _REGISTRY_STORAGE = 0x8531ec85e81808d3e2e11682e74e3bca084fd6daf11fab278875ea6f5e9aed00;
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
+    /// @custom:oz-upgrades-unsafe-allow constructor state-variable-immutable
     constructor() {
         _disableInitializers();
+        _PROGRAMMES = address(new CarbonRegistryProgrammes());
     }
 
     /// @notice Sets up the registry behind its proxy.
@@ -151,34 +82,23 @@ contract CarbonRegistry is
     // ================================================================ programme life cycle
 
     /// @inheritdoc ICarbonRegistry
-    function createProgramme(ProgrammeInput calldata input, bytes32 requestRef)
+    /// @dev Runs in `CarbonRegistryProgrammes` (delegatecall, this registry's storage; ADR 0015: code size).
+    function createProgramme(ProgrammeInput calldata programme, bytes32 requestRef)
         external
         onlyRole(REGISTRAR_ROLE)
         returns (uint40 programmeId)
     {
-        RegistryStorage storage $ = _registry();
-        _useRequest($, requestRef);
-        _validateProgramme($, input);
-        bytes32 externalIdHash = keccak256(bytes(input.externalId));
-        uint40 existing = $.programmeByExternalId[externalIdHash];
-        if (existing != 0) revert ProgrammeExternalIdTaken(input.externalId, existing);
-
-        programmeId = ++$.programmeCount;
-        $.programmeByExternalId[externalIdHash] = programmeId;
-        Programme storage p = $.programmes[programmeId];
-        p.creditEstimate = input.creditEstimate;
-        p.stage = ProgrammeStage.AwaitingAuthorization;
-        p.sector = input.sector;
-        p.sectoralScope = input.sectoralScope;
-        p.country = input.country;
-        p.startTime = input.startTime;
-        p.endTime = input.endTime;
-        p.creditUnit = input.creditUnit;
-        p.externalId = input.externalId;
-        p.owners = input.owners;
-        p.sharesPpm = input.sharesPpm;
-        p.detailsHash = input.detailsHash;
-        emit ProgrammeCreated(programmeId, requestRef, input);
+        address target = _PROGRAMMES;
+        assembly {
+            pop(programme) // the arguments are forwarded as they came (msg.data), so the digest is the same
+            pop(requestRef)
+            pop(programmeId)
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -279,9 +199,9 @@ contract CarbonRegistry is
         _requireNotFrozen($, from);
         Programme storage p = $.programmes[programmeId];
         _requireBalance($, p, programmeId, from, amount);
-        BlockMove[] memory moves = _take($, p.holdings[from], amount, to, BlockState.Held, 0);
-        _link($, p.holdings[to], moves, amount);
-        emit CreditsTransferred(programmeId, from, to, requestRef, amount, moves);
+        BlockMove[] memory moves = _take($, p.holdings[from], amount, _tag(to, BlockState.Held, 0));
+        BlockMerge[] memory merges = _link($, p.holdings[to], moves, amount);
+        emit CreditsTransferred(programmeId, from, to, requestRef, amount, moves, merges);
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -296,7 +216,7 @@ contract CarbonRegistry is
         _useRequest($, requestRef);
         _requireNotPaused();
         _requireNotFrozen($, from);
-        (BlockState state, uint64 omgeAmount) = _retirementTarget(details, amount);
+        (BlockState state, uint64 omgeAmount) = _retirementTarget($, details, amount);
         Programme storage p = $.programmes[programmeId];
         _requireBalance($, p, programmeId, from, amount);
 
@@ -304,14 +224,14 @@ contract CarbonRegistry is
         RetiredCredits memory credits =
             _retireBlocks($, p.holdings[from], amount, omgeAmount, state, retirementId);
         p.creditRetired += amount;
-        $.retirements[retirementId] = Retirement({
-            programmeId: programmeId,
-            from: from,
-            retirementType: details.retirementType,
-            country: details.country,
-            amount: amount,
-            omgeAmount: omgeAmount
-        });
+        Retirement storage r = $.retirements[retirementId];
+        r.programmeId = programmeId;
+        r.from = from;
+        r.retirementType = details.retirementType;
+        r.country = details.country;
+        r.amount = amount;
+        r.omgeAmount = omgeAmount;
+        if (bytes(details.beneficiary).length != 0) r.beneficiary = details.beneficiary;
         emit CreditsRetired(programmeId, from, retirementId, requestRef, details, credits);
     }
 
@@ -359,6 +279,15 @@ contract CarbonRegistry is
         emit GovernmentAccountSet(account, requestRef);
     }
 
+    /// @inheritdoc ICarbonRegistry
+    function setOmgeRate(uint16 omgeBps, bytes32 requestRef) external onlyRole(REGISTRAR_ROLE) {
+        RegistryStorage storage $ = _registry();
+        _useRequest($, requestRef);
+        if (omgeBps >= _BPS) revert RetirementInvalidOmgeShare(omgeBps);
+        $.omgeBps = omgeBps;
+        emit OmgeRateSet(omgeBps, requestRef);
+    }
+
     // ================================================================ views
 
     /// @inheritdoc ICarbonRegistry
@@ -369,6 +298,11 @@ contract CarbonRegistry is
     /// @inheritdoc ICarbonRegistry
     function governmentAccount() external view returns (uint40) {
         return _registry().governmentAccount;
+    }
+
+    /// @inheritdoc ICarbonRegistry
+    function omgeRate() external view returns (uint16) {
+        return _registry().omgeBps;
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -448,7 +382,8 @@ contract CarbonRegistry is
             retirementType: r.retirementType,
             country: r.country,
             amount: r.amount,
-            omgeAmount: r.omgeAmount
+            omgeAmount: r.omgeAmount,
+            beneficiary: r.beneficiary
         });
     }
 
@@ -460,12 +395,15 @@ contract CarbonRegistry is
     /// @inheritdoc ICarbonRegistry
     function isRequestApplied(bytes32 requestRef) external view returns (bool) {
         RegistryStorage storage $ = _registry();
+        if (bytes8(requestRef) == _SEQUENCED_REF_TAG) return _lane($, requestRef) != 0;
         return $.requestDigests[requestRef] != 0 || $.appliedRequests[requestRef];
     }
 
     /// @inheritdoc ICarbonRegistry
     function requestDigest(bytes32 requestRef) external view returns (bytes32) {
-        return _registry().requestDigests[requestRef];
+        RegistryStorage storage $ = _registry();
+        if (bytes8(requestRef) == _SEQUENCED_REF_TAG) return bytes32(_lane($, requestRef));
+        return $.requestDigests[requestRef];
     }
 
     /// @inheritdoc ICarbonRegistry
@@ -475,37 +413,12 @@ contract CarbonRegistry is
 
     /// @inheritdoc ICarbonRegistry
     function version() external pure virtual returns (string memory) {
-        return "1.1.0";
+        return "1.2.0";
     }
 
     // ================================================================ internals
 
     function _authorizeUpgrade(address) internal override onlyRole(DEFAULT_ADMIN_ROLE) {}
-
-    function _registry() private pure returns (RegistryStorage storage $) {
-        assembly ("memory-safe") {
-            $.slot := _REGISTRY_STORAGE
-        }
-    }
-
-    /// @dev Runs first in every write (after the role check), so a retry of an applied write always gets
-    /// `RegistryRequestAlreadyApplied`, whatever else changed since. The reference is bound to the call (ADR 0012):
-    /// its digest is keccak256(msg.data), selector and every argument (the reference included), as the proxy
-    /// forwards it. The same call again is a retry (`RegistryRequestAlreadyApplied`); any other call under the same
-    /// reference is refused with `RegistryRequestReferenceReused`, never mistaken for "already done". A reference
-    /// applied before 1.1.0 has no digest (legacy `appliedRequests`): it counts as applied to any call. One new
-    /// storage slot per write, as before; the legacy read costs one more cold SLOAD (2,100 gas).
-    function _useRequest(RegistryStorage storage $, bytes32 requestRef) private {
-        if (requestRef == bytes32(0)) revert RegistryInvalidRequestReference();
-        bytes32 digest = keccak256(msg.data);
-        bytes32 applied = $.requestDigests[requestRef];
-        if (applied != 0) {
-            if (applied != digest) revert RegistryRequestReferenceReused(requestRef, applied);
-            revert RegistryRequestAlreadyApplied(requestRef);
-        }
-        if ($.appliedRequests[requestRef]) revert RegistryRequestAlreadyApplied(requestRef);
-        $.requestDigests[requestRef] = digest;
-    }
 
     function _programme(RegistryStorage storage $, uint40 programmeId) private view returns (Programme storage p) {
         p = $.programmes[programmeId];
@@ -542,57 +455,12 @@ contract CarbonRegistry is
         }
     }
 
-    function _validateProgramme(RegistryStorage storage $, ProgrammeInput calldata input) private view {
-        uint256 idLength = bytes(input.externalId).length;
-        if (idLength == 0 || idLength > MAX_EXTERNAL_ID_BYTES) revert ProgrammeInvalidExternalId();
-        if (!_scopeAllowed(input.sector, input.sectoralScope)) {
-            revert ProgrammeInvalidSectoralScope(input.sector, input.sectoralScope);
-        }
-        if (input.country != $.country) revert ProgrammeInvalidCountry(input.country, $.country);
-        if (input.creditUnit == bytes8(0)) revert ProgrammeInvalidCreditUnit();
-        if (input.detailsHash == bytes32(0)) revert ProgrammeInvalidDetailsHash();
-        if (input.endTime <= input.startTime) revert ProgrammeInvalidPeriod(input.startTime, input.endTime);
-        if (input.creditEstimate == 0) revert ProgrammeInvalidCreditEstimate(input.creditEstimate);
-        uint256 n = input.owners.length;
-        if (n == 0 || n != input.sharesPpm.length || n > MAX_OWNERS) {
-            revert ProgrammeInvalidOwners(n, input.sharesPpm.length, MAX_OWNERS);
-        }
-        uint256 sum;
-        for (uint256 i = 0; i < n; ++i) {
-            uint40 owner = input.owners[i];
-            if (owner == 0) revert ProgrammeInvalidOwner(owner);
-            for (uint256 j = 0; j < i; ++j) {
-                if (input.owners[j] == owner) revert ProgrammeInvalidOwner(owner);
-            }
-            if (input.sharesPpm[i] == 0) revert ProgrammeInvalidShares(sum);
-            sum += input.sharesPpm[i];
-        }
-        if (sum != Apportionment.PPM) revert ProgrammeInvalidShares(sum);
-    }
-
-    /// @dev Sector to CDM sectoral scopes, as the reference registry checks them; Health, Education and Hospitality
-    /// admit any scope.
-    function _scopeAllowed(Sector sector, uint8 scope) private pure returns (bool) {
-        if (scope == 0 || scope > 15) return false;
-        uint256 mask;
-        if (sector == Sector.Energy) mask = (1 << 1) | (1 << 2) | (1 << 3);
-        else if (sector == Sector.Transport) mask = 1 << 7;
-        else if (sector == Sector.Manufacturing) mask = (1 << 4) | (1 << 5) | (1 << 9);
-        else if (sector == Sector.Forestry) mask = 1 << 14;
-        else if (sector == Sector.Waste) mask = (1 << 10) | (1 << 13);
-        else if (sector == Sector.Agriculture) mask = 1 << 15;
-        else if (sector == Sector.Other) mask = (1 << 6) | (1 << 8) | (1 << 11) | (1 << 12);
-        else return true;
-        return mask & (1 << scope) != 0;
-    }
-
-    function _isCountryCode(bytes2 code) private pure returns (bool) {
-        return code[0] >= "A" && code[0] <= "Z" && code[1] >= "A" && code[1] <= "Z";
-    }
-
-    function _retirementTarget(RetirementInput calldata details, uint64 amount)
+    /// @dev The OMGE share is rounded down (ADR 0015): it never exceeds the rate (50 credits at 1% give none, 100 give
+    /// one), and with a rate below 10,000 bps it is always less than the retirement, so the international account
+    /// gets at least one credit. The rate is the registry's; the caller must state it (`details.omgeBps`).
+    function _retirementTarget(RegistryStorage storage $, RetirementInput calldata details, uint64 amount)
         private
-        pure
+        view
         returns (BlockState state, uint64 omgeAmount)
     {
         bool hasBeneficiary = bytes(details.beneficiary).length != 0;
@@ -600,9 +468,9 @@ contract CarbonRegistry is
             if (!_isCountryCode(details.country) || !hasBeneficiary) {
                 revert RetirementInvalidDetails(details.retirementType);
             }
-            if (details.omgeBps >= _BPS) revert RetirementInvalidOmgeShare(details.omgeBps);
-            // Rounded up: the atmosphere, not the holder, gets the fractional tonne.
-            omgeAmount = uint64((uint256(amount) * details.omgeBps + _BPS - 1) / _BPS);
+            uint16 rate = $.omgeBps;
+            if (details.omgeBps != rate) revert RetirementOmgeRateMismatch(details.omgeBps, rate);
+            omgeAmount = uint64((uint256(amount) * rate) / _BPS);
             return (BlockState.RetiredInternational, omgeAmount);
         }
         if (details.country != bytes2(0) || hasBeneficiary || details.omgeBps != 0) {
@@ -620,160 +488,256 @@ contract CarbonRegistry is
             revert ProgrammeEstimateExceeded(programmeId, issued, amount, p.creditEstimate);
         }
         uint64[] memory parts = Apportionment.split(amount, p.sharesPpm);
-        IssuedBlock[] memory issuedBlocks = _mintBlocks($, p, programmeId, parts, p.serialStart + issued);
+        (IssuedBlock[] memory issuedBlocks, BlockMerge[] memory merges) =
+            _mintBlocks($, p, programmeId, parts, p.serialStart + issued);
         p.creditIssued = issued + amount;
-        emit CreditsIssued(programmeId, ref, amount, issued + amount, issuedBlocks);
+        emit CreditsIssued(programmeId, ref, amount, issued + amount, issuedBlocks, merges);
     }
 
-    /// @dev Cuts consecutive blocks from `firstSerial`, one per owner with a non-zero part, in owner order. The cursor
-    /// moves to the serial after a block only when another block follows: after the last one it would be 2^64 when
-    /// the issuance ends at the last serial.
+    /// @dev Cuts consecutive blocks from `firstSerial`, one per owner with a non-zero part, in owner order, each
+    /// merged with its owner's last block when it continues it. The cursor moves to the serial after a block only when
+    /// another block follows: after the last one it would be 2^64 when the issuance ends at the last serial.
     function _mintBlocks(
         RegistryStorage storage $,
         Programme storage p,
         uint40 programmeId,
         uint64[] memory parts,
         uint64 firstSerial
-    ) private returns (IssuedBlock[] memory issuedBlocks) {
+    ) private returns (IssuedBlock[] memory issuedBlocks, BlockMerge[] memory merges) {
         uint256 nonZero;
         for (uint256 i = 0; i < parts.length; ++i) {
             if (parts[i] != 0) ++nonZero;
         }
         issuedBlocks = new IssuedBlock[](nonZero);
+        Place memory place;
+        place.merges = new uint256[](nonZero);
         uint64 nextSerial = firstSerial;
         uint256 k;
         for (uint256 i = 0; i < parts.length; ++i) {
             if (parts[i] == 0) continue;
             uint40 owner = p.owners[i];
-            issuedBlocks[k++] = _appendBlock($, p.holdings[owner], programmeId, owner, nextSerial, parts[i]);
-            if (k < nonZero) nextSerial += parts[i];
+            uint64 end = nextSerial + (parts[i] - 1);
+            issuedBlocks[k++] = _mintBlock($, p.holdings[owner], programmeId, owner, nextSerial, end, place);
+            if (k < nonZero) nextSerial = end + 1;
         }
+        merges = _merges(place);
     }
 
-    /// @dev New serials exceed every serial already issued in the programme, so the block goes last in the list.
-    /// `size` is at least 1 and `start + (size - 1)` is at most the programme's serialEnd, so the end never overflows.
-    function _appendBlock(
+    /// @dev Stores the new block `[start, end]` of `owner` and links it into the owner's holding (merging it with the
+    /// holding's last block when it continues it: new serials exceed every serial issued before).
+    function _mintBlock(
         RegistryStorage storage $,
         Holding storage holding,
         uint40 programmeId,
         uint40 owner,
         uint64 start,
-        uint64 size
+        uint64 end,
+        Place memory place
     ) private returns (IssuedBlock memory) {
-        uint64 end = start + (size - 1);
-        $.blocks[end] = Block({
-            start: start,
-            next: 0,
-            programmeId: programmeId,
-            holder: owner,
-            state: BlockState.Held,
-            retirementId: 0
-        });
-        if (holding.tail == 0) holding.head = end;
-        else $.blocks[holding.tail].next = end;
-        holding.tail = end;
-        holding.balance += size;
+        _writeBlock($.blocks[end], start, programmeId, _tag(owner, BlockState.Held, 0));
+        Holding memory h = _loadHolding(holding);
+        (place.before, place.beforePrev) = (0, 0);
+        _insert($, h, start, end, place);
+        h.balance += end - start + 1;
+        _storeHolding(holding, h);
         return IssuedBlock({holder: owner, start: start, end: end});
     }
 
     /// @dev Detaches `amount` credits from the front of `holding` (lowest serials first), splitting the last block,
     /// and hands them to `newHolder` in `newState`. The caller has checked the balance. A block's size
     /// `(end - start) + 1` fits in uint64 because serials start at 1, and `covered` never exceeds the holding's
-    /// balance, so neither overflows at the end of the serial range.
-    function _take(
-        RegistryStorage storage $,
-        Holding storage holding,
-        uint64 amount,
-        uint40 newHolder,
-        BlockState newState,
-        uint40 retirementId
-    ) private returns (BlockMove[] memory moves) {
+    /// balance, so neither overflows at the end of the serial range. Only the front of the list goes, so `tailPrev`
+    /// stays valid unless at most one block is left. A block that is cut keeps the rest and its id: `size` is
+    /// positive and smaller than the block, so `splitEnd < end` and `splitEnd + 1` cannot overflow even when the
+    /// block ends at the last serial.
+    function _take(RegistryStorage storage $, Holding storage holding, uint64 amount, uint256 tag)
+        private
+        returns (BlockMove[] memory moves)
+    {
+        Holding memory h = _loadHolding(holding);
         uint256 count;
         uint64 covered;
-        for (uint64 id = holding.head; covered < amount; id = $.blocks[id].next) {
+        for (uint64 id = h.head; covered < amount; id = $.blocks[id].next) {
             covered += id - $.blocks[id].start + 1;
             ++count;
         }
         moves = new BlockMove[](count);
         uint64 remaining = amount;
-        uint64 cursor = holding.head;
+        uint64 cursor = h.head;
         for (uint256 i = 0; i < count; ++i) {
             Block storage b = $.blocks[cursor];
             uint64 start = b.start;
-            uint64 size = cursor - start + 1;
-            if (size <= remaining) {
-                moves[i] = BlockMove({start: start, end: cursor, sourceEnd: cursor});
-                remaining -= size;
-                uint64 next = b.next;
-                b.holder = newHolder;
-                b.state = newState;
-                b.next = 0;
-                b.retirementId = retirementId;
-                cursor = next;
+            BlockMove memory move = moves[i];
+            (move.start, move.sourceEnd) = (start, cursor);
+            uint64 end = cursor;
+            if (cursor - start < remaining) {
+                remaining -= cursor - start + 1;
+                cursor = b.next;
             } else {
-                moves[i] = _splitFront($, cursor, remaining, newHolder, newState, retirementId);
+                end = start + (remaining - 1);
+                b.start = end + 1;
                 remaining = 0;
             }
+            move.end = end;
+            _writeBlock($.blocks[end], start, b.programmeId, tag);
         }
-        holding.head = cursor;
-        if (cursor == 0) holding.tail = 0;
-        holding.balance -= amount;
+        h.head = cursor;
+        if (cursor == 0) h.tail = 0;
+        if (cursor == h.tail) h.tailPrev = 0;
+        h.balance -= amount;
+        _storeHolding(holding, h);
     }
 
-    /// @dev Cuts the first `size` serials of block `blockEnd` into a new block for `newHolder` in `newState`; the
-    /// source block keeps the rest (and its id). `size` is positive and smaller than the block (the caller splits only
-    /// then), so `splitEnd < blockEnd` and `splitEnd + 1` cannot overflow even when `blockEnd` is the last serial.
-    function _splitFront(
-        RegistryStorage storage $,
-        uint64 blockEnd,
-        uint64 size,
-        uint40 newHolder,
-        BlockState newState,
-        uint40 retirementId
-    ) private returns (BlockMove memory) {
-        Block storage source = $.blocks[blockEnd];
-        uint64 start = source.start;
-        uint64 splitEnd = start + (size - 1);
-        $.blocks[splitEnd] = Block({
-            start: start,
-            next: 0,
-            programmeId: source.programmeId,
-            holder: newHolder,
-            state: newState,
-            retirementId: retirementId
-        });
-        source.start = splitEnd + 1;
-        return BlockMove({start: start, end: splitEnd, sourceEnd: blockEnd});
+    /// @dev The holder, state and retirement fields of a block word (`Block` layout: start 0-63, next 64-127,
+    /// programmeId 128-167, holder 168-207, state 208-215, retirementId 216-255).
+    function _tag(uint40 holder, BlockState state, uint40 retirementId) private pure returns (uint256) {
+        return (uint256(holder) << 168) | (uint256(uint8(state)) << 208) | (uint256(retirementId) << 216);
     }
 
-    /// @dev Links moved blocks (ascending, disjoint from the holding) into `holding`, keeping it sorted by serial.
-    function _link(RegistryStorage storage $, Holding storage holding, BlockMove[] memory moves, uint64 amount) private {
-        uint64 previous;
+    /// @dev Writes block `b` as `[start, its id]` of `programmeId` with no `next`, and the fields of `tag`, in one
+    /// SSTORE.
+    function _writeBlock(Block storage b, uint64 start, uint40 programmeId, uint256 tag) private {
+        uint256 word = uint256(start) | (uint256(programmeId) << 128) | tag;
+        assembly ("memory-safe") {
+            sstore(b.slot, word)
+        }
+    }
+
+    /// @dev Links moved blocks (ascending, disjoint from the holding, already stored as held by the holder with no
+    /// `next`) into `holding`, keeping it sorted and merging each with adjacent blocks of the holding; returns the
+    /// merges. Each insertion resumes from the previous one, so a call walks the receiver's list at most once.
+    function _link(RegistryStorage storage $, Holding storage holding, BlockMove[] memory moves, uint64 amount)
+        private
+        returns (BlockMerge[] memory)
+    {
+        Holding memory h = _loadHolding(holding);
+        Place memory place;
+        place.merges = new uint256[](2 * moves.length);
         for (uint256 i = 0; i < moves.length; ++i) {
-            uint64 id = moves[i].end;
-            uint64 tail = holding.tail;
-            if (tail == 0) {
-                holding.head = id;
-                holding.tail = id;
-            } else if (tail < id) {
-                $.blocks[tail].next = id;
-                holding.tail = id;
-            } else if (previous == 0 && holding.head > id) {
-                $.blocks[id].next = holding.head;
-                holding.head = id;
-            } else {
-                uint64 cursor = previous == 0 ? holding.head : previous;
-                uint64 next = $.blocks[cursor].next;
-                while (next != 0 && next < id) {
-                    cursor = next;
-                    next = $.blocks[cursor].next;
-                }
-                $.blocks[id].next = next;
-                $.blocks[cursor].next = id;
-            }
-            previous = id;
+            _insert($, h, moves[i].start, moves[i].end, place);
         }
-        holding.balance += amount;
+        h.balance += amount;
+        _storeHolding(holding, h);
+        return _merges(place);
+    }
+
+    /// @dev Inserts the stored block `[start, end]` (no `next` yet) into the holding `h` (whose blocks are all
+    /// disjoint from it) at its place in serial order, merging it with the holding's block ending at `start - 1` and
+    /// with the one starting at `end + 1`. Merging keeps the later block's id: `[a, start - 1]` + `[start, end]` is
+    /// block `end` from `a`, and `[start, end]` + `[end + 1, b]` is block `b` from `start`; the absorbed block is
+    /// deleted and each merge is recorded in `place`. Appending after the last block, the common case, is O(1)
+    /// (`tailPrev` names the block whose `next` changes when the last block is re-keyed); otherwise the list is walked
+    /// from `place` (the block holding the previous insertion, ascending calls) or from the head. The balance is the
+    /// caller's.
+    function _insert(RegistryStorage storage $, Holding memory h, uint64 start, uint64 end, Place memory place)
+        private
+    {
+        uint64 tail = h.tail;
+        if (tail != 0 && tail < start - 1) {
+            // After the last block, not adjacent (`start - 1` cannot underflow: serials start at 1).
+            $.blocks[tail].next = end;
+            (h.tail, h.tailPrev, place.before, place.beforePrev) = (end, tail, end, tail);
+            return;
+        }
+        uint64 before; // the holding's last block ending below `start` (0: none)
+        uint64 beforePrev; // the block before `before` (0: `before` is the head), when it matters
+        uint64 after_; // the holding's first block ending above `end`, which starts above `end` (0: none)
+        if (tail != 0 && tail < start) {
+            before = tail;
+            if (tail == start - 1) {
+                beforePrev = h.tailPrev;
+                if (beforePrev == 0 && h.head != tail) beforePrev = _predecessor($, h.head, tail);
+            }
+        } else {
+            before = place.before;
+            beforePrev = place.beforePrev;
+            after_ = before == 0 ? h.head : $.blocks[before].next;
+            while (after_ != 0 && after_ < start) {
+                beforePrev = before;
+                before = after_;
+                after_ = $.blocks[after_].next;
+            }
+        }
+        bool joinBefore = before != 0 && before == start - 1;
+        bool joinAfter = after_ != 0 && $.blocks[after_].start == end + 1;
+        if (joinAfter) {
+            // Block `after_` absorbs [start, end], and `before` too when it ends at `start - 1`.
+            delete $.blocks[end];
+            _record(place, start, after_, end);
+            if (joinBefore) {
+                start = $.blocks[before].start;
+                delete $.blocks[before];
+                _record(place, start, after_, before);
+                _setNext($, h, beforePrev, after_);
+                if (after_ == tail) h.tailPrev = beforePrev;
+            }
+            $.blocks[after_].start = start;
+        } else if (joinBefore) {
+            // Block `end` absorbs `before` and takes its place in the list.
+            Block storage b = $.blocks[end];
+            uint64 joinedStart = $.blocks[before].start;
+            b.start = joinedStart;
+            if (after_ != 0) b.next = after_;
+            delete $.blocks[before];
+            _record(place, joinedStart, end, before);
+            _setNext($, h, beforePrev, end);
+            if (after_ == 0) (h.tail, h.tailPrev) = (end, beforePrev);
+            else if (after_ == tail) h.tailPrev = end;
+        } else {
+            if (after_ != 0) $.blocks[end].next = after_;
+            _setNext($, h, before, end);
+            if (after_ == 0) (h.tail, h.tailPrev) = (end, before);
+            else if (after_ == tail) h.tailPrev = end;
+        }
+        place.before = joinAfter ? after_ : end;
+        place.beforePrev = joinBefore ? beforePrev : before;
+    }
+
+    /// @dev Points the holding's list at `id` after block `previous` (at its head when `previous` is 0).
+    function _setNext(RegistryStorage storage $, Holding memory h, uint64 previous, uint64 id) private {
+        if (previous == 0) h.head = id;
+        else $.blocks[previous].next = id;
+    }
+
+    /// @dev The block whose `next` is `id`, walking from `head` (`id` is in the list and is not its head). Used once
+    /// per holding last changed by implementation 1.1.0, which kept no `tailPrev`.
+    function _predecessor(RegistryStorage storage $, uint64 head, uint64 id) private view returns (uint64 cursor) {
+        cursor = head;
+        while ($.blocks[cursor].next != id) cursor = $.blocks[cursor].next;
+    }
+
+    /// @dev Appends a merge to `place`, packed as start | end << 64 | removedEnd << 128.
+    function _record(Place memory place, uint64 start, uint64 end, uint64 removedEnd) private pure {
+        place.merges[place.merged++] = uint256(start) | (uint256(end) << 64) | (uint256(removedEnd) << 128);
+    }
+
+    /// @dev The merges recorded in `place`, unpacked.
+    function _merges(Place memory place) private pure returns (BlockMerge[] memory merges) {
+        merges = new BlockMerge[](place.merged);
+        for (uint256 i = 0; i < merges.length; ++i) {
+            uint256 packed = place.merges[i];
+            (merges[i].start, merges[i].end, merges[i].removedEnd) =
+                (uint64(packed), uint64(packed >> 64), uint64(packed >> 128));
+        }
+    }
+
+    /// @dev A holding in memory, read with one SLOAD (layout: head | tail << 64 | balance << 128 | tailPrev << 192).
+    function _loadHolding(Holding storage holding) private view returns (Holding memory h) {
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(holding.slot)
+        }
+        (h.head, h.tail, h.balance, h.tailPrev) = (uint64(word), uint64(word >> 64), uint64(word >> 128),
+            uint64(word >> 192));
+    }
+
+    /// @dev Writes a holding back with one SSTORE (the layout of `_loadHolding`).
+    function _storeHolding(Holding storage holding, Holding memory h) private {
+        uint256 word = uint256(h.head) | (uint256(h.tail) << 64) | (uint256(h.balance) << 128)
+            | (uint256(h.tailPrev) << 192);
+        assembly ("memory-safe") {
+            sstore(holding.slot, word)
+        }
     }
 
     /// @dev Moves `amount` credits into the Government's retired accounts: the first `amount - omgeAmount` into
@@ -790,11 +754,12 @@ contract CarbonRegistry is
         credits.amount = amount;
         credits.omgeAmount = omgeAmount;
         if (amount > omgeAmount) {
-            credits.moves = _take($, holding, amount - omgeAmount, credits.governmentAccount, state, retirementId);
+            credits.moves =
+                _take($, holding, amount - omgeAmount, _tag(credits.governmentAccount, state, retirementId));
         }
         if (omgeAmount != 0) {
             credits.omgeMoves =
-                _take($, holding, omgeAmount, credits.governmentAccount, BlockState.RetiredOmge, retirementId);
+                _take($, holding, omgeAmount, _tag(credits.governmentAccount, BlockState.RetiredOmge, retirementId));
         }
     }
 

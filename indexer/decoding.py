@@ -4,7 +4,7 @@ Decoded values are made JSON-friendly once here (bytes as 0x-hex, structs as dic
 names), so handlers, the raw event log and the API all see the same shape.
 
 Events whose signature an upgrade changed are also decoded in their earlier form (``_earlier_forms``), under the
-same name: a chain upgraded from 1.0.0 holds both, and the indexer rebuilds from the deployment block.
+same name: a chain upgraded from 1.0.0 or 1.1.0 holds both, and the indexer rebuilds from the deployment block.
 """
 
 from __future__ import annotations
@@ -69,8 +69,13 @@ def _earlier_forms(item: dict[str, Any]) -> list[dict[str, Any]]:
     """The event as earlier implementations emitted it, if its signature changed since.
 
     1.0.0's ``ProgrammeCreated`` had no ``detailsHash`` (the last field of ``ProgrammeInput`` since 1.1.0): its
-    ``programme`` decodes without the key, and the handler stores a null hash.
+    ``programme`` decodes without the key, and the handler stores a null hash. Before 1.2.0, ``CreditsIssued`` and
+    ``CreditsTransferred`` had no ``merges`` (nothing was merged): they decode without the key, and the handlers
+    read it as empty.
     """
+    if item["name"] in ("CreditsIssued", "CreditsTransferred"):
+        inputs = [i for i in item["inputs"] if i["name"] != "merges"]
+        return [{**item, "inputs": inputs}] if inputs != item["inputs"] else []
     if item["name"] != "ProgrammeCreated":
         return []
     inputs = [

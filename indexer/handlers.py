@@ -1,7 +1,8 @@
 """One handler per registry event: a pure function of (batch state, event) that changes projection rows.
 
 Handlers do no RPC and never commit; ``HANDLERS`` maps an event name to its handler. Events without a handler
-(OpenZeppelin's role, initialisation, upgrade and pause events) are kept in the raw event log only.
+(OpenZeppelin's role, initialisation, upgrade and pause events, and ``OmgeRateSet``: the current rate is the
+contract's ``omgeRate()`` view, its history these raw events) are kept in the raw event log only.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def on_credits_issued(state: BatchState, event: Event) -> None:
         state.add_block({"block_end": b["end"], "block_start": b["start"], "programme_id": pid, "holder": b["holder"],
                          "state": BLOCK_STATE[BlockState.HELD], "retirement_id": None,
                          "updated_block": event.block_number})  # fmt: skip
+    _merge(state, event, event.args.get("merges", []))
     state.issuances.append({
         "tx_hash": event.tx_hash, "log_index": event.log_index, "block_number": event.block_number,
         "programme_id": pid, "amount": event.args["amount"], "total_issued": event.args["totalIssued"],
@@ -112,10 +114,19 @@ def _move(state: BatchState, event: Event, pid: int, moves: list[dict[str, Any]]
                              "updated_block": event.block_number})  # fmt: skip
 
 
+def _merge(state: BatchState, event: Event, merges: list[dict[str, Any]]) -> None:
+    """Applies a contract's merges in order (ADR 0015): block ``end`` now starts at ``start``, and the block it
+    absorbed, ``removedEnd``, is gone. Events from before 1.2.0 have none."""
+    for merge in merges:
+        state.block(merge["end"]).update(block_start=merge["start"], updated_block=event.block_number)
+        state.delete_block(merge["removedEnd"])
+
+
 def on_credits_transferred(state: BatchState, event: Event) -> None:
     args = event.args
     pid, amount = args["programmeId"], args["amount"]
     _move(state, event, pid, args["moves"], args["to"], BLOCK_STATE[BlockState.HELD], None)
+    _merge(state, event, args.get("merges", []))
     sender = state.holding(pid, args["from"], event.block_number)
     sender["balance"] -= amount
     sender["transferred"] += amount

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 from web3.contract import Contract
 
-from indexer.handlers import BLOCK_STATE, STAGE
+from indexer.handlers import BLOCK_STATE, RETIREMENT_TYPE, STAGE
 from indexer.rpc import ChainReader
 from node.chain.batch import ViewBatch
 from node.chain.errors import ChainUnavailable
-from node.chain.types import BlockState, ProgrammeStage
+from node.chain.types import BlockState, ProgrammeStage, RetirementType
 from node.models import chain
 
 PAGE = 2000
@@ -112,7 +112,7 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
     blocks = list(conn.execute(select(chain.serial_block).order_by(chain.serial_block.c.block_start)))
     accounts = {r.account_id: r.frozen for r in conn.execute(select(chain.account))}
     registry_row = conn.execute(select(chain.registry_state)).first()
-    retirements = conn.execute(select(chain.retirement.c.retirement_id)).all()
+    retirements = conn.execute(select(chain.retirement).order_by(chain.retirement.c.retirement_id)).all()
 
     held: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for b in blocks:
@@ -127,6 +127,7 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
     calls += [c for pair in pairs for c in (("balanceOf", pair), ("blocksOf", (*pair, 0, PAGE)))]
     calls += [("isFrozen", (a,)) for a in every_account]
     calls += [("getBlock", (b.block_end,)) for b in retired]
+    calls += [("getRetirement", (r.retirement_id,)) for r in retirements]
     answers = iter(batch.call(calls, block=at))
 
     programme_count, serial_counter, retirement_count = next(answers)
@@ -177,6 +178,15 @@ def _compare(conn: Connection, batch: ViewBatch, at: int) -> list[Difference]:
         view = next(answers)
         _check(diffs, f"block {b.block_end}", (b.block_start, b.programme_id, b.holder, b.state, b.retirement_id),
                (view[0], view[2], view[3], BLOCK_STATE[BlockState(view[4])], view[5]))  # fmt: skip
+    for r in retirements:
+        view = next(answers)
+        country = bytes(view[4]).rstrip(b"\0").decode("ascii") or None
+        _check(diffs, f"retirement {r.retirement_id}",
+               (r.programme_id, r.from_account, r.retirement_type, r.country, r.amount, r.omge_amount),
+               (view[1], view[2], RETIREMENT_TYPE[RetirementType(view[3])], country, view[5], view[6]))  # fmt: skip
+        # Stored on chain since 1.2.0 (ADR 0015); a retirement recorded earlier has it in its event only.
+        if view[7]:
+            _check(diffs, f"retirement {r.retirement_id} beneficiary", r.beneficiary, view[7])
     return diffs
 
 

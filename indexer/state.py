@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, select, tuple_
+from sqlalchemy import Column, Connection, Table, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from indexer.decoding import Event
@@ -24,12 +24,16 @@ class ProjectionError(RuntimeError):
     """An event does not fit the projections (e.g. it names a programme never created): a gap or a bug."""
 
 
-def _moves(event: Event) -> list[dict[str, Any]]:
+def _block_ends(event: Event) -> set[int]:
+    """Existing blocks an event can change: the sources of its moves, and both blocks of each merge (ADR 0015)."""
     if event.name == "CreditsTransferred":
-        return list(event.args["moves"])
-    if event.name == "CreditsRetired":
-        return [*event.args["credits"]["moves"], *event.args["credits"]["omgeMoves"]]
-    return []
+        moves = list(event.args["moves"])
+    elif event.name == "CreditsRetired":
+        moves = [*event.args["credits"]["moves"], *event.args["credits"]["omgeMoves"]]
+    else:
+        moves = []
+    merges = event.args.get("merges", []) if event.name in ("CreditsTransferred", "CreditsIssued") else []
+    return {m["sourceEnd"] for m in moves} | {m["end"] for m in merges} | {m["removedEnd"] for m in merges}
 
 
 class BatchState:
@@ -50,6 +54,7 @@ class BatchState:
         self._dirty: dict[str, set[Any]] = {"programme": set(), "certifier": set(), "holding": set(),
                                              "block": set(), "account": set()}  # fmt: skip
         self._registry_dirty = False
+        self._deleted_blocks: set[int] = set()
 
     # ------------------------------------------------------------------ loading
 
@@ -78,7 +83,7 @@ class BatchState:
                 account_ids.add(args["account"])
             elif event.name in ("TransferPauseSet", "GovernmentAccountSet"):
                 registry = True
-            block_ends |= {m["sourceEnd"] for m in _moves(event)}
+            block_ends |= _block_ends(event)
         self._load_keyed(conn, chain.programme, [chain.programme.c.programme_id], programme_ids, self.programmes)
         self._load_keyed(conn, chain.holding, [chain.holding.c.programme_id, chain.holding.c.account_id],
                          holding_keys, self.holdings)  # fmt: skip
@@ -144,6 +149,14 @@ class BatchState:
     def add_block(self, row: Row) -> None:
         self.blocks[row["block_end"]] = row
         self._dirty["block"].add(row["block_end"])
+        self._deleted_blocks.discard(row["block_end"])
+
+    def delete_block(self, block_end: int) -> None:
+        """Removes a block merged into its neighbour; its id may be used again later (a split can end there)."""
+        if self.blocks.pop(block_end, None) is None:
+            raise ProjectionError(f"serial block ending at {block_end} is not in the projections")
+        self._dirty["block"].discard(block_end)
+        self._deleted_blocks.add(block_end)
 
     def certifier(self, programme_id: int, certifier_id: int) -> Row:
         key = (programme_id, certifier_id)
@@ -170,6 +183,10 @@ class BatchState:
         _insert_new(conn, chain.programme_owner, self.owners)
         _upsert(conn, chain.programme_certifier, [self.certifiers[k] for k in sorted(self._dirty["certifier"])])
         _upsert(conn, chain.holding, [self.holdings[k] for k in sorted(self._dirty["holding"])])
+        ends = sorted(self._deleted_blocks)  # merged away (ADR 0015)
+        for chunk in range(0, len(ends), 5000):
+            block_end = chain.serial_block.c.block_end
+            conn.execute(delete(chain.serial_block).where(block_end.in_(ends[chunk : chunk + 5000])))
         _upsert(conn, chain.serial_block, [self.blocks[k] for k in sorted(self._dirty["block"])])
         _upsert(conn, chain.account, [self.accounts[k] for k in sorted(self._dirty["account"])])
         if self._registry_dirty and self.registry is not None:

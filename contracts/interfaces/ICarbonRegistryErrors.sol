@@ -73,8 +73,13 @@ interface ICarbonRegistryErrors {
 
     /// @notice The retirement details do not fit its type (country/beneficiary/OMGE share).
     error RetirementInvalidDetails(ICarbonRegistryTypes.RetirementType retirementType);
-    /// @notice The OMGE share is above 100% or would take every retired credit.
+    /// @notice The OMGE rate is 10,000 bps (100%) or more: it would take every credit of a cross-border retirement.
+    /// Below that, the OMGE share of `amount` credits is floor(amount * omgeBps / 10,000), so it never exceeds the
+    /// rate and never takes a whole retirement.
     error RetirementInvalidOmgeShare(uint16 omgeBps);
+    /// @notice A cross-border retirement states an OMGE rate (`omgeBps`) other than the registry's (`omgeRate`): the
+    /// rate changed since the retirement was requested. Nothing was done; request it again at the current rate.
+    error RetirementOmgeRateMismatch(uint16 omgeBps, uint16 omgeRate);
     /// @notice No retirement has this id.
     error RetirementNotFound(uint40 retirementId);
     /// @notice No serial block ends at this serial.

@@ -78,7 +78,9 @@ interface ICarbonRegistryTypes {
     /// @param retirementType Cross-border, legal action or other.
     /// @param country Receiving country (ISO 3166-1 alpha-2) of a cross-border retirement; zero otherwise.
     /// @param beneficiary Receiving party of a cross-border retirement; empty otherwise.
-    /// @param omgeBps Share for the Overall Mitigation in Global Emissions, in basis points (cross-border only).
+    /// @param omgeBps Share for the Overall Mitigation in Global Emissions, in basis points: for a cross-border
+    /// retirement it must equal the registry's OMGE rate (`omgeRate()`, set by `setOmgeRate`), so a retirement
+    /// approved at one rate never executes at another (`RetirementOmgeRateMismatch`); zero for the other types.
     struct RetirementInput {
         RetirementType retirementType;
         bytes2 country;
@@ -101,6 +103,16 @@ interface ICarbonRegistryTypes {
         uint64 start;
         uint64 end;
         uint64 sourceEnd;
+    }
+
+    /// @notice Two adjacent held blocks of one holder became one (ADR 0015): block `end` now spans `[start, end]`
+    /// (its id, the last serial, is unchanged) and block `removedEnd`, the adjacent block it absorbed, no longer
+    /// exists. Listed in the order they happened; applying them in order after the event's blocks or moves gives
+    /// the holder's blocks exactly.
+    struct BlockMerge {
+        uint64 start;
+        uint64 end;
+        uint64 removedEnd;
     }
 
     /// @notice What a retirement moved.
@@ -152,6 +164,8 @@ interface ICarbonRegistryTypes {
     }
 
     /// @notice Read model of a retirement.
+    /// @dev `beneficiary` is stored since implementation 1.2.0; it is empty for retirements recorded before (their
+    /// beneficiary is in the `CreditsRetired` event only) and for retirements that are not cross-border.
     struct RetirementView {
         uint40 retirementId;
         uint40 programmeId;
@@ -160,5 +174,6 @@ interface ICarbonRegistryTypes {
         bytes2 country;
         uint64 amount;
         uint64 omgeAmount;
+        string beneficiary;
     }
 }

@@ -125,6 +125,13 @@ class RequestReferenceReused(ContractRevert):
         super().__init__(error_name, arguments, detail)
 
 
+class OmgeRateChanged(ContractRevert):
+    """A cross-border retirement stated an OMGE rate other than the registry's current one (``omgeRate``): the rate
+    changed since the retirement was requested. A conflict with the registry's state, not invalid input."""
+
+    title = "OMGE rate changed"
+
+
 class DuplicateExternalId(ContractRevert):
     title = "Duplicate external id"
 
@@ -169,6 +176,7 @@ _CLASS_BY_ERROR: dict[str, type[ContractRevert]] = {
     "ProgrammeAlreadyCertified": CertificationConflict,
     "ProgrammeNotCertified": CertificationConflict,
     "CreditsInsufficientBalance": InsufficientCredits,
+    "RetirementOmgeRateMismatch": OmgeRateChanged,
     "EnforcedPause": TransfersPaused,
     "ExpectedPause": TransfersNotPaused,
     "AccessControlUnauthorizedAccount": ChainPermissionDenied,

@@ -73,7 +73,42 @@ class Registry:
     def set_government_account(self, account: int, ref: bytes) -> TxReceipt:
         return self._transact("setGovernmentAccount", account, ref)
 
+    def set_omge_rate(self, omge_bps: int, ref: bytes) -> TxReceipt:
+        """Records the registry's OMGE rate (basis points, below 10,000) on chain (``setOmgeRate``)."""
+        return self._transact("setOmgeRate", omge_bps, ref)
+
     # ------------------------------------------------------------------ reads
+
+    def omge_rate(self) -> int:
+        """The registry's OMGE rate in basis points (``omgeRate``): what a cross-border ``retire`` must state."""
+        return int(self.view("omgeRate"))
+
+    def retirement(self, retirement_id: int) -> dict[str, Any]:
+        """``getRetirement`` as a dict keyed by the Solidity field names (``beneficiary`` included since 1.2.0)."""
+        names = ("retirementId", "programmeId", "from", "retirementType", "country", "amount", "omgeAmount",
+                 "beneficiary")  # fmt: skip
+        return dict(zip(names, self.view("getRetirement", retirement_id), strict=True))
+
+    def move_plan(self, programme_id: int, account: int, amount: int, max_blocks: int) -> list[int]:
+        """Amounts of consecutive moves of ``amount`` credits from ``account`` that each touch at most ``max_blocks``
+        of its blocks (ADR 0015: the most one call can move within the block gas limit), lowest serials first, read
+        with ``blocksOf``. Their sum is ``amount``; each call consumes the front of the list, so the plan holds as
+        long as nothing else moves the account's credits between the calls.
+        """
+        if max_blocks < 1:
+            raise ValueError("max_blocks must be at least 1")
+        plan: list[int] = []
+        left, cursor = amount, 0
+        while left > 0:
+            page, cursor = self.view("blocksOf", programme_id, account, cursor, max_blocks)
+            credits = sum(b[1] - b[0] + 1 for b in page)
+            if not page:
+                raise ValueError(f"account {account} holds fewer than {amount} credits of programme {programme_id}")
+            plan.append(min(credits, left))
+            left -= plan[-1]
+            if cursor == 0 and left > 0:
+                raise ValueError(f"account {account} holds fewer than {amount} credits of programme {programme_id}")
+        return plan
 
     def blocks_of(self, programme_id: int, account: int, page_size: int = 500) -> list[tuple[Any, ...]]:
         """All of an account's blocks of a programme, in serial order, read page by page."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -9,6 +11,12 @@ from typing import Any
 
 PPM = 1_000_000
 """Ownership shares are parts per million; a programme's shares sum to this."""
+
+BPS = 10_000
+"""OMGE rates are basis points; the contract refuses a rate of ``BPS`` or more."""
+
+SEQUENCED_REF_TAG = b"NCRSEQ01"
+"""First 8 bytes of a sequenced request reference (ADR 0015): ``tag | namespace (16 bytes) | sequence (8 bytes)``."""
 
 
 class ProgrammeStage(IntEnum):
@@ -101,9 +109,50 @@ class ProgrammeInput:
         )
 
 
+def omge_share(amount: int, omge_bps: int) -> int:
+    """Credits of a cross-border retirement of ``amount`` that go to the OMGE account: floor(amount x bps / 10,000),
+    as the contract computes it (ADR 0015). Never more than the rate, and less than ``amount`` below 10,000 bps."""
+    return amount * omge_bps // BPS
+
+
+def sequenced_ref(namespace: bytes, sequence: int) -> bytes:
+    """The sequenced request reference ``SEQUENCED_REF_TAG | namespace | sequence`` (ADR 0015).
+
+    References ``2k`` and ``2k + 1`` of one namespace share a storage word on chain: a writer that numbers its writes
+    pays a new slot once every two writes instead of every write.
+    """
+    if len(namespace) != 16:
+        raise ValueError("a sequenced reference's namespace is 16 bytes")
+    if not 0 <= sequence < 2**64:
+        raise ValueError("a sequenced reference's sequence number is a uint64")
+    return SEQUENCED_REF_TAG + namespace + sequence.to_bytes(8, "big")
+
+
+class SequencedRefs:
+    """Allocates sequenced request references: a random 16-byte namespace per allocator, then 0, 1, 2...
+
+    Unique without coordination (the namespace is random, the counter never repeats within it), and consecutive, so
+    pairs share a storage word on chain. Thread-safe. A reference names one write: keep it with the write's intent
+    and send it again only for a retry of exactly the same call (ADR 0012).
+    """
+
+    def __init__(self, namespace: bytes | None = None, start: int = 0) -> None:
+        self.namespace = namespace if namespace is not None else os.urandom(16)
+        self._next = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bytes:
+        with self._lock:
+            sequence = self._next
+            self._next += 1
+        return sequenced_ref(self.namespace, sequence)
+
+
 @dataclass(frozen=True)
 class RetirementInput:
-    """Arguments of ``retire``: type, receiving country and beneficiary (cross-border), OMGE share in bps."""
+    """Arguments of ``retire``: type, receiving country and beneficiary (cross-border), and the OMGE rate in bps the
+    caller expects, which must equal the registry's ``omgeRate()`` for a cross-border retirement (else
+    ``RetirementOmgeRateMismatch``) and be 0 otherwise."""
 
     retirement_type: RetirementType
     country: str = ""

@@ -86,4 +86,4 @@ def test_ape_deploy_script_deploys_a_working_registry(ape_env: Path, ape_project
         cwd=project, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "version=1.1.0" in result.stdout
+    assert "version=1.2.0" in result.stdout

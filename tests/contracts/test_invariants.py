@@ -1,6 +1,12 @@
-"""Hypothesis stateful test: random authorise/issue/transfer/retire/freeze/unfreeze/pause/details-update sequences
-and replayed request references over several programmes and accounts, with the ledger's invariants checked against
-the contract after every step.
+"""Hypothesis stateful test: random authorise/issue/transfer/retire/freeze/unfreeze/pause/details-update/OMGE-rate
+sequences and replayed request references (random and sequenced, ADR 0015) over several programmes and accounts, with
+the ledger's invariants checked against the contract after every step.
+
+Two models follow the serials: ``ranges`` predicts which serials each account holds (a move takes the sender's lowest
+serials), and since every receipt merges adjacent blocks (ADR 0015) each account's blocks must be exactly its maximal
+runs of serials; ``projection`` applies each event's blocks, moves and merges as the indexer does, and must give
+exactly the blocks the contract lists. The OMGE share of a cross-border retirement is floor(amount x rate / 10,000),
+with the rate set on chain and stated by the caller.
 
 Some programmes are placed at the very end of the ``uint64`` serial range (their range ends at 2^64 - 1), so every
 rule also runs on blocks ending at the last serial, and later programmes must be refused with
@@ -24,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from node.chain.batch import ViewBatch
 from node.chain.errors import ContractRevert
 from node.chain.registry import Registry
-from node.chain.types import PPM, RetirementInput, RetirementType
+from node.chain.types import BPS, PPM, RetirementInput, RetirementType, SequencedRefs, omge_share
 from tests.conftest import GOVERNMENT, details_hash_of, programme_input, ref
 
 _HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much]
@@ -45,6 +51,34 @@ ACCOUNTS = (10, 11, 12, 13, 14)
 MAX_PROGRAMMES = 3
 U64_MAX = 2**64 - 1
 Range = tuple[int, int]
+
+
+def _take_lowest(ranges: list[Range], amount: int) -> tuple[list[Range], list[Range]]:
+    """Splits sorted ``ranges`` into the lowest ``amount`` serials and the rest."""
+    taken: list[Range] = []
+    rest = list(ranges)
+    while amount:
+        start, end = rest.pop(0)
+        size = end - start + 1
+        if size <= amount:
+            taken.append((start, end))
+            amount -= size
+        else:
+            taken.append((start, start + amount - 1))
+            rest.insert(0, (start + amount, end))
+            amount = 0
+    return taken, rest
+
+
+def _runs(ranges: list[Range]) -> list[Range]:
+    """The maximal runs of consecutive serials covered by disjoint ``ranges``."""
+    runs: list[Range] = []
+    for start, end in sorted(ranges):
+        if runs and runs[-1][1] + 1 == start:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((start, end))
+    return runs
 
 
 def _expect(error: str | None, call: Any, on_success: Any = None) -> Any:
@@ -81,6 +115,11 @@ class RegistryMachine(RuleBasedStateMachine):
         self.details: dict[int, bytes] = {}
         self.balances_before: dict[tuple[int, int], int] = {}
         self.pending_ref = b""
+        self.sequenced = SequencedRefs()
+        self.refs_made = 0
+        self.omge_bps = 0
+        self.ranges: dict[tuple[int, int], list[Range]] = {}
+        self.projection: dict[int, tuple[int, int, int, int]] = {}  # end -> (start, programme, holder, state)
         self.created = 0
         self.serials_left = U64_MAX - int(self.registry.view("totals")[1])
 
@@ -90,9 +129,23 @@ class RegistryMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ helpers
 
     def _ref(self) -> bytes:
-        """A fresh reference, remembered as used once its call succeeds (a reverted call applies nothing)."""
-        self.pending_ref = ref()
+        """A fresh reference, remembered as used once its call succeeds (a reverted call applies nothing): random
+        and sequenced (two per storage word on chain, ADR 0015) in turn."""
+        self.refs_made += 1
+        self.pending_ref = self.sequenced() if self.refs_made % 2 else ref()
         return self.pending_ref
+
+    def _project(self, pid: int, holder: int, state: int, moves: list[Any], merges: list[Any]) -> None:
+        """Applies an event's moves and merges to ``projection`` the way the indexer does."""
+        for move in moves:
+            if move["end"] != move["sourceEnd"]:
+                source = self.projection[move["sourceEnd"]]
+                self.projection[move["sourceEnd"]] = (move["end"] + 1, *source[1:])
+            self.projection[move["end"]] = (move["start"], pid, holder, state)
+        for merge in merges:
+            assert self.projection[merge["removedEnd"]][2] == self.projection[merge["end"]][2] == holder
+            self.projection[merge["end"]] = (merge["start"], *self.projection[merge["end"]][1:])
+            del self.projection[merge["removedEnd"]]
 
     def _succeeded(self) -> None:
         """Remembers the reference and the digest of the call it was applied to (the last mined transaction's
@@ -174,6 +227,10 @@ class RegistryMachine(RuleBasedStateMachine):
             for block in event["args"]["blocks"]:
                 key = (pid, block["holder"])
                 self.held[key] = self._held(*key) + block["end"] - block["start"] + 1
+                self.ranges[key] = _runs([*self.ranges.get(key, []), (block["start"], block["end"])])
+                self.projection[block["end"]] = (block["start"], pid, block["holder"], 1)
+                merges = [m for m in event["args"]["merges"] if m["end"] == block["end"]]
+                self._project(pid, block["holder"], 1, [], merges)
             self.issued[pid] = event["args"]["totalIssued"]
 
     @precondition(lambda self: self.estimates)
@@ -206,11 +263,16 @@ class RegistryMachine(RuleBasedStateMachine):
         )
         if receipt is None:
             return
-        moves = self.registry.events(receipt, "CreditsTransferred")[0]["args"]["moves"]
+        args = self.registry.events(receipt, "CreditsTransferred")[0]["args"]
+        moves = args["moves"]
         assert [m["start"] for m in moves] == [b[0] for b in before[: len(moves)]], "lowest serials go first"
         assert sum(m["end"] - m["start"] + 1 for m in moves) == amount
         self.held[(pid, sender)] -= amount
         self.held[(pid, receiver)] = self._held(pid, receiver) + amount
+        taken, self.ranges[(pid, sender)] = _take_lowest(self.ranges[(pid, sender)], amount)
+        assert taken == [(m["start"], m["end"]) for m in moves]
+        self.ranges[(pid, receiver)] = _runs([*self.ranges.get((pid, receiver), []), *taken])
+        self._project(pid, receiver, 1, moves, args["merges"])
 
     @precondition(lambda self: self.estimates)
     @rule(
@@ -218,25 +280,45 @@ class RegistryMachine(RuleBasedStateMachine):
         holder=st.sampled_from(ACCOUNTS),
         amount=st.integers(0, 120),
         kind=st.sampled_from(RetirementType),
-        omge_bps=st.sampled_from([0, 100, 200, 5000]),
+        stale_rate=st.sampled_from([False, False, False, True]),
     )
-    def retire(self, data: st.DataObject, holder: int, amount: int, kind: RetirementType, omge_bps: int) -> None:
+    def retire(self, data: st.DataObject, holder: int, amount: int, kind: RetirementType, stale_rate: bool) -> None:
         self._remember_balances()
         pid = data.draw(st.sampled_from(sorted(self.estimates)))
         cross = kind == RetirementType.CROSS_BORDER
-        details = RetirementInput(kind, "CH", "Buyer", omge_bps) if cross else RetirementInput(kind)
+        stated = (self.omge_bps + 1) % BPS if stale_rate else self.omge_bps
+        details = RetirementInput(kind, "CH", "Buyer", stated) if cross else RetirementInput(kind)
         error = self._move_error(pid, holder, amount)
+        if error not in ("EnforcedPause", "RegistryAccountFrozen") and cross and stale_rate:
+            error = "RetirementOmgeRateMismatch"  # checked before the amount and the balance
         receipt = _expect(
             error, lambda: self.registry.retire(pid, holder, amount, details, self._ref()), self._succeeded
         )
         if receipt is None:
             return
-        credits = self.registry.events(receipt, "CreditsRetired")[0]["args"]["credits"]
-        assert credits["omgeAmount"] == (-(-amount * omge_bps // 10_000) if cross else 0)
+        args = self.registry.events(receipt, "CreditsRetired")[0]["args"]
+        credits = args["credits"]
+        omge = omge_share(amount, self.omge_bps) if cross else 0
+        assert credits["omgeAmount"] == omge
+        assert omge * BPS <= amount * self.omge_bps, "never more than the rate"
+        assert omge < amount, "never the whole retirement"
         for move in [*credits["moves"], *credits["omgeMoves"]]:
             self.retired_ends[pid].append(move["end"])
         self.held[(pid, holder)] -= amount
         self.retired[pid] += amount
+        taken, self.ranges[(pid, holder)] = _take_lowest(self.ranges[(pid, holder)], amount)
+        assert taken[-1][1] == (credits["omgeMoves"] or credits["moves"])[-1]["end"], "OMGE gets the highest serials"
+        self._project(pid, GOVERNMENT, 2 if cross else 3, credits["moves"], [])
+        self._project(pid, GOVERNMENT, 4, credits["omgeMoves"], [])
+        view = self.registry.retirement(args["retirementId"])
+        assert (view["amount"], view["omgeAmount"], view["beneficiary"]) == (amount, omge, "Buyer" if cross else "")
+
+    @rule(omge_bps=st.sampled_from([0, 1, 100, 200, 5000, 9999, 10_000]))
+    def set_omge_rate(self, omge_bps: int) -> None:
+        self._remember_balances()
+        error = "RetirementInvalidOmgeShare" if omge_bps >= BPS else None
+        if _expect(error, lambda: self.registry.set_omge_rate(omge_bps, self._ref()), self._succeeded) is not None:
+            self.omge_bps = omge_bps
 
     @rule(account=st.sampled_from(ACCOUNTS))
     def freeze(self, account: int) -> None:
@@ -316,12 +398,19 @@ class RegistryMachine(RuleBasedStateMachine):
                 assert balance == self._held(pid, account)
                 assert [b[0] for b in held_blocks] == sorted(b[0] for b in held_blocks), "blocks kept in serial order"
                 assert all(b[3] == account and b[4] == 1 for b in held_blocks)
+                assert [(b[0], b[1]) for b in held_blocks] == self.ranges.get((pid, account), []), (
+                    "an account holds the serials the model predicts, as maximal blocks (adjacent ones merged)"
+                )
+                projected = sorted((s, e) for e, (s, p, h, st) in self.projection.items()
+                                   if (p, h, st) == (pid, account, 1))  # fmt: skip
+                assert projected == [(b[0], b[1]) for b in held_blocks], "events rebuild the blocks exactly"
                 ranges += [(b[0], b[1]) for b in held_blocks]
                 held_total += balance
                 if account in self.frozen:
                     assert balance >= self.balances_before.get((pid, account), 0), "a frozen account lost credits"
             retired_blocks = [next(results) for _ in self.retired_ends[pid]]
             assert all(b[4] in (2, 3, 4) and b[3] == GOVERNMENT for b in retired_blocks)
+            assert all(self.projection[b[1]] == (b[0], pid, GOVERNMENT, b[4]) for b in retired_blocks)
             assert sum(b[1] - b[0] + 1 for b in retired_blocks) == retired
             ranges += [(b[0], b[1]) for b in retired_blocks]
             assert issued == held_total + retired, "issued = held + retired"

@@ -24,8 +24,20 @@ def test_issue_creates_consecutive_blocks_in_owner_order(registry: Registry) -> 
 def test_issue_continues_after_previous_issuance(registry: Registry) -> None:
     pid = authorised_programme(registry, issue=10, estimate=100)
     registry.issue(pid, 5, ref())
-    assert blocks(registry, pid, 10) == [(1, 10), (11, 15)]
+    assert blocks(registry, pid, 10) == [(1, 15)]  # 11-15 continues 1-10: merged (ADR 0015)
     assert programme(registry, pid)["credit_issued"] == 15
+
+
+def test_issue_to_several_owners_merges_only_the_owner_whose_last_block_it_continues(registry: Registry) -> None:
+    pid = authorised_programme(registry, issue=10, owners=(10, 11), estimate=100)  # 10: 1-5, 11: 6-10
+    receipt = registry.issue(pid, 10, ref())  # 10: 11-15, 11: 16-20: neither continues its owner's last block
+    assert registry.events(receipt, "CreditsIssued")[0]["args"]["merges"] == []
+    registry.transfer(pid, 11, 10, 10, ref())  # 10: 1-20 (merged on receipt), 11: nothing
+    receipt = registry.issue(pid, 10, ref())  # 10: 21-25 continues 1-20; 11: 26-30
+    merges = registry.events(receipt, "CreditsIssued")[0]["args"]["merges"]
+    assert [(m["start"], m["end"], m["removedEnd"]) for m in merges] == [(1, 25, 20)]
+    assert blocks(registry, pid, 10) == [(1, 25)]
+    assert blocks(registry, pid, 11) == [(26, 30)]
 
 
 def test_issue_starts_at_programme_serial_start(registry: Registry) -> None:

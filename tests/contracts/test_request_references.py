@@ -1,7 +1,8 @@
 """A request reference is accepted once, ever, and bound to the call it was applied to (ADR 0005, ADR 0012).
 
 The same call again under a used reference is a retry (``RegistryRequestAlreadyApplied``, success for the node); a
-different call under it is refused (``RegistryRequestReferenceReused``) and changes nothing.
+different call under it is refused (``RegistryRequestReferenceReused``) and changes nothing. Sequenced references
+(ADR 0015) follow the same rule with two references per storage word.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
 from node.chain.registry import Registry
-from node.chain.types import RetirementInput, RetirementType
+from node.chain.types import SEQUENCED_REF_TAG, RetirementInput, RetirementType, SequencedRefs, sequenced_ref
 from tests.conftest import authorised_programme, create_programme, details_hash_of, programme_input, ref
 from tests.contracts.helpers import balance, reverts
 
@@ -40,12 +41,14 @@ WRITES: dict[str, Prepare] = {
     "pauseTransfers": lambda r, pid: lambda x: r.pause_transfers(x),
     "unpauseTransfers": lambda r, pid: (r.pause_transfers(ref()), lambda x: r.unpause_transfers(x))[1],
     "setGovernmentAccount": lambda r, pid: lambda x: r.set_government_account(2, x),
+    "setOmgeRate": lambda r, pid: lambda x: r.set_omge_rate(100, x),
 }
 
 NAMESPACE = 0x8531EC85E81808D3E2E11682E74E3BCA084FD6DAF11FAB278875EA6F5E9AED00
 """ERC-7201 slot of ``RegistryStorage``; fields: 0 packed scalars, 1 programmes, 2 programmeByExternalId, 3 blocks,
-4 retirements, 5 frozen, 6 appliedRequests (legacy), 7 requestDigests."""
+4 retirements, 5 frozen, 6 appliedRequests (legacy), 7 requestDigests, 8 sequencedDigests and 9 omgeBps (1.2.0)."""
 APPLIED_REQUESTS, REQUEST_DIGESTS = NAMESPACE + 6, NAMESPACE + 7
+SEQUENCED_DIGESTS, OMGE_BPS = NAMESPACE + 8, NAMESPACE + 9
 
 
 def _slot(key: bytes, mapping_slot: int) -> int:
@@ -200,3 +203,87 @@ def test_reference_applied_before_the_upgrade_is_applied_for_any_call(registry: 
     with reverts("RegistryRequestAlreadyApplied", requestRef=_hex(legacy)):
         write(legacy)
     assert registry.view("requestDigest", legacy) == bytes(32)
+
+
+# ---------------------------------------------------------------------------------------------------------- sequenced
+
+
+def _lane(calldata: bytes) -> bytes:
+    """What a sequenced reference stores: the low 128 bits of the call digest, lowest bit set, as a bytes32."""
+    return ((int.from_bytes(keccak(calldata)) & (2**128 - 1)) | 1).to_bytes(32, "big")
+
+
+def test_sequenced_reference_layout() -> None:
+    namespace = bytes(range(16))
+    assert sequenced_ref(namespace, 5) == SEQUENCED_REF_TAG + namespace + (5).to_bytes(8, "big")
+    refs = SequencedRefs(namespace, start=6)
+    assert [refs(), refs()] == [sequenced_ref(namespace, 6), sequenced_ref(namespace, 7)]
+    assert len(SequencedRefs().namespace) == 16
+    with pytest.raises(ValueError, match="16 bytes"):
+        sequenced_ref(b"short", 0)
+    with pytest.raises(ValueError, match="uint64"):
+        sequenced_ref(namespace, 2**64)
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_every_write_binds_a_sequenced_reference_to_its_call(registry: Registry, name: str) -> None:
+    pid = authorised_programme(registry, issue=10, estimate=1000)
+    write = WRITES[name](registry, pid)
+    refs = SequencedRefs()
+    request, reused = refs(), refs()
+    receipt = write(request)
+    assert registry.view("isRequestApplied", request)
+    assert registry.view("requestDigest", request) == _lane(_calldata(registry, receipt))  # type: ignore[arg-type]
+    with reverts("RegistryRequestAlreadyApplied", requestRef=_hex(request)):
+        write(request)
+    lane = _lane(_calldata(registry, registry.freeze(777, reused)))
+    with reverts("RegistryRequestReferenceReused", requestRef=_hex(reused), appliedCallDigest=_hex(lane)):
+        write(reused)
+
+
+def test_two_sequenced_references_share_one_storage_word(registry: Registry) -> None:
+    refs = SequencedRefs(start=10)
+    first, second, third = refs(), refs(), refs()
+    assert not registry.view("isRequestApplied", second)
+    one = _calldata(registry, registry.freeze(777, first))
+    assert not registry.view("isRequestApplied", second), "the other lane of the word is still free"
+    two = _calldata(registry, registry.freeze(778, second))
+    word = _storage(registry, _slot(first, SEQUENCED_DIGESTS))
+    assert word[16:] == _lane(one)[16:], "lane 0: the low 128 bits"
+    assert word[:16] == _lane(two)[16:], "lane 1: the high 128 bits"
+    assert _storage(registry, _slot(second[:-1] + bytes([second[-1] & 0xFE]), SEQUENCED_DIGESTS)) == word
+    assert _storage(registry, _slot(first, REQUEST_DIGESTS)) == bytes(32), "no full digest for sequenced references"
+    assert not registry.view("isRequestApplied", third)
+    registry.freeze(779, third)  # the next pair's word
+    assert _storage(registry, _slot(third, SEQUENCED_DIGESTS)) != bytes(32)
+
+
+def test_second_reference_of_a_pair_pays_no_new_slot(registry: Registry) -> None:
+    def execution_gas(receipt: TxReceipt) -> int:
+        """Gas beyond the transaction's intrinsic cost (21,000 and 4 or 16 per calldata byte)."""
+        calldata = _calldata(registry, receipt)
+        return int(receipt["gasUsed"]) - 21_000 - sum(4 if b == 0 else 16 for b in calldata)
+
+    refs = SequencedRefs()
+    first = execution_gas(registry.freeze(777, refs()))
+    second = execution_gas(registry.freeze(778, refs()))
+    random = execution_gas(registry.freeze(779, ref()))
+    assert first - second == 22_100 - 5_000  # a new slot against a rewritten one, both cold
+    assert abs(random - first - 2_100) < 50  # a random reference also reads the legacy mapping (plus a few opcodes)
+
+
+def test_a_sequenced_reference_reverted_stays_usable_and_leaves_its_partner_alone(registry: Registry) -> None:
+    pid = authorised_programme(registry, issue=10)
+    refs = SequencedRefs()
+    first, second = refs(), refs()
+    with reverts("CreditsInsufficientBalance"):
+        registry.transfer(pid, 10, 20, 11, first)
+    assert not registry.view("isRequestApplied", first)
+    registry.transfer(pid, 10, 20, 4, second)
+    registry.transfer(pid, 10, 20, 6, first)
+    assert (balance(registry, pid, 10), balance(registry, pid, 20)) == (0, 10)
+
+
+def test_omge_rate_is_stored_in_the_appended_field(registry: Registry) -> None:
+    registry.set_omge_rate(123, ref())
+    assert int.from_bytes(_storage(registry, OMGE_BPS)) == 123

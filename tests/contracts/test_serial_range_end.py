@@ -1,5 +1,5 @@
 """Serials are ``uint64`` and the registry uses the whole range: blocks ending at the last serial, 2^64 - 1, and
-just before it are issued, split, transferred and retired like any other, and a reservation that would pass the
+just before it are issued, split, transferred, merged and retired like any other, and a reservation that would pass the
 last serial is refused with ``RegistrySerialsExhausted``, never an arithmetic Panic.
 
 A programme lands at the end of the range the way it would in production: earlier programmes reserve the serials
@@ -47,6 +47,10 @@ def _moves(moves: list[dict[str, int]]) -> list[tuple[int, int, int]]:
     return [(m["start"], m["end"], m["sourceEnd"]) for m in moves]
 
 
+def _merges(merges: list[dict[str, int]]) -> list[tuple[int, int, int]]:
+    return [(m["start"], m["end"], m["removedEnd"]) for m in merges]
+
+
 class TestIssuance:
     @ENDS
     def test_issuance_ending_at_the_range_end_makes_a_block_up_to_it(self, registry: Registry, end: int) -> None:
@@ -69,8 +73,10 @@ class TestIssuance:
 
     def test_later_issuance_continues_up_to_the_last_serial(self, registry: Registry) -> None:
         pid = _programme_ending_at(registry, U64_MAX, estimate=100, issue=60)
-        registry.issue(pid, 40, ref())
-        assert blocks(registry, pid, 10) == [(U64_MAX - 99, U64_MAX - 40), (U64_MAX - 39, U64_MAX)]
+        receipt = registry.issue(pid, 40, ref())
+        merges = registry.events(receipt, "CreditsIssued")[0]["args"]["merges"]
+        assert [(m["start"], m["end"], m["removedEnd"]) for m in merges] == [(U64_MAX - 99, U64_MAX, U64_MAX - 40)]
+        assert blocks(registry, pid, 10) == [(U64_MAX - 99, U64_MAX)]
         with reverts("ProgrammeEstimateExceeded", issued=100, requested=1, estimate=100):
             registry.issue(pid, 1, ref())
 
@@ -116,13 +122,15 @@ class TestTransfers:
         assert blocks(registry, pid, 10) == [(end - 69, end)]
 
         receipt = registry.transfer(pid, 10, 20, 70, ref())  # the whole block, id `end`, changes holder in place
-        assert _moves(registry.events(receipt, "CreditsTransferred")[0]["args"]["moves"]) == [(end - 69, end, end)]
-        assert blocks(registry, pid, 20) == [(end - 99, end - 70), (end - 69, end)]
+        args = registry.events(receipt, "CreditsTransferred")[0]["args"]
+        assert _moves(args["moves"]) == [(end - 69, end, end)]
+        assert _merges(args["merges"]) == [(end - 99, end, end - 70)]  # and absorbs the receiver's block before it
+        assert blocks(registry, pid, 20) == [(end - 99, end)]
         assert blocks(registry, pid, 10) == []
-        assert _block(registry, end) == (end - 69, end, pid, 20, BlockState.HELD, 0)
+        assert _block(registry, end) == (end - 99, end, pid, 20, BlockState.HELD, 0)
 
         registry.transfer(pid, 20, 30, 100, ref())
-        assert blocks(registry, pid, 30) == [(end - 99, end - 70), (end - 69, end)]
+        assert blocks(registry, pid, 30) == [(end - 99, end)]
         assert balance(registry, pid, 30) == 100
 
     @ENDS
@@ -133,12 +141,24 @@ class TestTransfers:
         registry.transfer(pid, 11, 20, 50, ref())  # (end - 49, end): the receiver's only block
         registry.transfer(pid, 10, 20, 10, ref())  # (end - 99, end - 90) goes before it
         registry.transfer(pid, 10, 21, 5, ref())
-        registry.transfer(pid, 21, 20, 5, ref())  # (end - 89, end - 85) lands between the two
-        assert blocks(registry, pid, 20) == [(end - 99, end - 90), (end - 89, end - 85), (end - 49, end)]
-        registry.transfer(pid, 20, 10, 65, ref())  # all of it back: 10 again holds every serial, sorted
-        assert blocks(registry, pid, 10) == [(end - 99, end - 90), (end - 89, end - 85), (end - 84, end - 50),
-                                             (end - 49, end)]  # fmt: skip
+        registry.transfer(pid, 21, 20, 5, ref())  # (end - 89, end - 85) lands between the two, merged with the first
+        assert blocks(registry, pid, 20) == [(end - 99, end - 85), (end - 49, end)]
+        receipt = registry.transfer(pid, 20, 10, 65, ref())  # all of it back: 10 again holds every serial, one block
+        merges = registry.events(receipt, "CreditsTransferred")[0]["args"]["merges"]
+        assert _merges(merges) == [(end - 99, end - 50, end - 85), (end - 99, end, end - 50)]
+        assert blocks(registry, pid, 10) == [(end - 99, end)]
         assert balance(registry, pid, 10) == 100
+
+    @ENDS
+    def test_a_range_just_below_the_block_at_the_range_end_joins_it(self, registry: Registry, end: int) -> None:
+        pid = _programme_ending_at(registry, end, estimate=100, issue=100, owners=(10, 11))
+        registry.transfer(pid, 11, 20, 50, ref())  # (end - 49, end)
+        registry.transfer(pid, 10, 21, 49, ref())  # (end - 99, end - 51) elsewhere
+        receipt = registry.transfer(pid, 10, 20, 1, ref())  # (end - 50) joins the block ending at `end`, id kept
+        merges = registry.events(receipt, "CreditsTransferred")[0]["args"]["merges"]
+        assert _merges(merges) == [(end - 50, end, end - 50)]
+        assert blocks(registry, pid, 20) == [(end - 50, end)]
+        assert _block(registry, end) == (end - 50, end, pid, 20, BlockState.HELD, 0)
 
 
 class TestRetirement:
@@ -150,15 +170,16 @@ class TestRetirement:
         registry.retire(pid, 10, 10, RetirementInput(RetirementType.LEGAL_ACTION), ref())
         assert blocks(registry, pid, 10) == [(end - 89, end)]
 
-        cross_border = RetirementInput(RetirementType.CROSS_BORDER, "CH", "Buyer", 200)  # OMGE: ceil(90 x 2%) = 2
+        registry.set_omge_rate(200, ref())
+        cross_border = RetirementInput(RetirementType.CROSS_BORDER, "CH", "Buyer", 200)  # OMGE: floor(90 x 2%) = 1
         receipt = registry.retire(pid, 10, 90, cross_border, ref())
         credits = registry.events(receipt, "CreditsRetired")[0]["args"]["credits"]
-        assert _moves(credits["moves"]) == [(end - 89, end - 2, end)]
-        assert _moves(credits["omgeMoves"]) == [(end - 1, end, end)]
+        assert _moves(credits["moves"]) == [(end - 89, end - 1, end)]
+        assert _moves(credits["omgeMoves"]) == [(end, end, end)]
         retirement_id = int(registry.events(receipt, "CreditsRetired")[0]["args"]["retirementId"])
-        assert _block(registry, end - 2) == (end - 89, end - 2, pid, GOVERNMENT, BlockState.RETIRED_INTERNATIONAL,
+        assert _block(registry, end - 1) == (end - 89, end - 1, pid, GOVERNMENT, BlockState.RETIRED_INTERNATIONAL,
                                              retirement_id)  # fmt: skip
-        assert _block(registry, end) == (end - 1, end, pid, GOVERNMENT, BlockState.RETIRED_OMGE, retirement_id)
+        assert _block(registry, end) == (end, end, pid, GOVERNMENT, BlockState.RETIRED_OMGE, retirement_id)
         assert (blocks(registry, pid, 10), balance(registry, pid, 10)) == ([], 0)
         assert programme(registry, pid)["credit_retired"] == 100
 

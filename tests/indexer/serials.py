@@ -43,13 +43,15 @@ def programmes_across_the_serial_range(registry: Registry) -> Programmes:
     registry.issue(middle, 2**31, ref())  # the rest: [2^63, 2^63 + 2^30 - 1] to 10, then 11's up to 2^63 + 2^31 - 1
     high_size = U64_MAX - HIGH_START + 1
     high = authorised_programme(registry, issue=high_size, estimate=high_size, owners=(12,))
+    registry.set_omge_rate(1000, ref())
     return Programmes(low, middle, high)
 
 
 def move_serials_in_every_programme(registry: Registry, p: Programmes) -> None:
     """One transfer per programme (splitting the blocks ending at 2^31 - 1 and 2^64 - 1; moving owner 11's whole
     block ending at 2^63 - 1, then splitting its next one past 2^63), one retirement (main and OMGE moves split
-    from the block ending at 2^64 - 1) and a receiver past INTEGER: four transactions, four chain blocks."""
+    from the block ending at 2^64 - 1, at the 10% OMGE rate set with the programmes) and a receiver past INTEGER:
+    four transactions, four chain blocks."""
     registry.transfer(p.low, 10, 20, 5, ref())
     registry.transfer(p.middle, 11, 21, MIDDLE_FIRST_HALF + 3, ref())
     registry.transfer(p.high, 12, BIG_ACCOUNT, 7, ref())

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text
 
+from indexer.reconcile import reconcile
 from indexer.runner import Indexer
 from node.chain.registry import Registry
 from node.chain.types import RetirementInput, RetirementType
@@ -27,6 +28,7 @@ def test_full_lifecycle_projects(registry: Registry, indexer: Indexer, db: Conne
     registry.authorise(pid, 100, ref())
     registry.certify(pid, 50, ref())
     registry.transfer(pid, 10, 20, 25, ref())
+    registry.set_omge_rate(1000, ref())
     registry.retire(pid, 11, 10, RetirementInput(RetirementType.CROSS_BORDER, "CH", "Buyer", 1000), ref())
     registry.freeze(20, ref())
     registry.certify(pid, 51, ref())
@@ -111,3 +113,50 @@ def test_applying_a_range_twice_changes_nothing(registry: Registry, indexer: Ind
             continue
         assert after[name] == before[name], name
     assert db.execute(select(chain.indexer_cursor.c.events_applied)).scalar() == len(before["event"])
+
+
+def test_merged_blocks_project_exactly(registry: Registry, indexer: Indexer, db: Connection) -> None:
+    """Merges on receipt (ADR 0015) delete the absorbed block's row and widen the other, in one batch and across
+    batches, so the projection lists exactly the contract's blocks; a block id freed by a merge can come back."""
+    pid = authorised_programme(registry, issue=10, owners=(10, 11), estimate=100)  # 10: 1-5, 11: 6-10
+    registry.issue(pid, 10, ref())  # 10: 11-15, 11: 16-20
+    registry.transfer(pid, 10, 20, 3, ref())  # 20: 1-3
+    registry.transfer(pid, 10, 20, 2, ref())  # 20: 1-5 (block 3 merged away)
+    indexer.catch_up(db)
+    assert reconcile(db, registry.contract, registry.client.rpc_url) == []
+    registry.transfer(pid, 11, 20, 5, ref())  # 6-10 continues 1-5: block 5 merged away, read back from the database
+    registry.transfer(pid, 11, 21, 5, ref())  # 16-20 elsewhere
+    registry.transfer(pid, 10, 20, 5, ref())  # 11-15: 20 holds 1-15
+    registry.issue(pid, 10, ref())  # 10: 21-25, 11: 26-30
+    registry.transfer(pid, 21, 20, 5, ref())  # 16-20: 1-20
+    registry.transfer(pid, 20, 22, 3, ref())  # 1-3 leaves: block 3 exists again, at account 22
+    registry.transfer(pid, 10, 21, 5, ref())  # 21-25 to 21
+    registry.transfer(pid, 21, 20, 5, ref())  # 21-25 joins 4-20
+    indexer.catch_up(db)
+    assert reconcile(db, registry.contract, registry.client.rpc_url) == []
+    held = rows(db, f"select block_start, block_end, holder from chain.serial_block where programme_id = {pid} "
+                    "order by block_start")  # fmt: skip
+    assert [(b["block_start"], b["block_end"], b["holder"]) for b in held] == [
+        (1, 3, 22), (4, 25, 20), (26, 30, 11),
+    ]  # fmt: skip
+    transfer = rows(db, "select ranges from chain.transfer order by block_number desc limit 1")[0]
+    assert transfer["ranges"] == [{"start": 21, "end": 25, "source_end": 25}]
+
+
+def test_retirement_beneficiary_and_omge_rate_come_from_the_chain(
+    registry: Registry, indexer: Indexer, db: Connection
+) -> None:
+    pid = authorised_programme(registry, issue=100)
+    registry.set_omge_rate(250, ref())
+    registry.retire(pid, 10, 40, RetirementInput(RetirementType.CROSS_BORDER, "CH", "Climate Fund", 250), ref())
+    indexer.catch_up(db)
+    assert reconcile(db, registry.contract, registry.client.rpc_url) == []
+    retirement = rows(db, "select beneficiary, amount, omge_amount from chain.retirement")[0]
+    assert retirement == {"beneficiary": "Climate Fund", "amount": 40, "omge_amount": 1}  # floor(40 x 2.5%)
+    assert registry.retirement(1)["beneficiary"] == "Climate Fund"
+    names = [r["name"] for r in rows(db, "select name from chain.event order by block_number, log_index")]
+    assert "OmgeRateSet" in names  # kept in the journal; the current rate is the contract's view
+    db.execute(text("update chain.retirement set beneficiary = 'Someone else'"))
+    db.commit()
+    found = {d.what for d in reconcile(db, registry.contract, registry.client.rpc_url)}
+    assert found == {"retirement 1 beneficiary"}

@@ -12,6 +12,7 @@ from node.chain.errors import (
     InsufficientCredits,
     InvalidChainInput,
     InvalidTransition,
+    OmgeRateChanged,
     RequestAlreadyApplied,
     RequestReferenceReused,
     TransactionReverted,
@@ -90,3 +91,14 @@ def test_zero_details_hash_is_invalid_input(artifacts: dict[str, Artifact]) -> N
     assert isinstance(error, InvalidChainInput)
     assert error.status_code == 422
     assert error.problem_type == "programme-invalid-details-hash"
+
+
+def test_omge_errors_are_a_conflict_and_invalid_input(artifacts: dict[str, Artifact]) -> None:
+    decoder = ErrorDecoder([artifacts["CarbonRegistry"].abi])
+    changed = decoder.decode(_data("RetirementOmgeRateMismatch(uint16,uint16)", ["uint16", "uint16"], [100, 200]))
+    assert isinstance(changed, OmgeRateChanged)
+    assert changed.arguments == {"omgeBps": 100, "omgeRate": 200}
+    assert (changed.status_code, changed.problem_type) == (409, "retirement-omge-rate-mismatch")
+    too_high = decoder.decode(_data("RetirementInvalidOmgeShare(uint16)", ["uint16"], [10_000]))
+    assert isinstance(too_high, InvalidChainInput)
+    assert too_high.status_code == 422

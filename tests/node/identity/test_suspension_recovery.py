@@ -85,7 +85,10 @@ def test_a_database_failure_after_the_chain_write_is_completed_once_by_recovery(
     with world.engine.connect() as conn:
         actor, details = conn.execute(text("select actor_user_id, details from app.audit_event where target_id = :id"),
                                       {"id": developer}).one()  # fmt: skip
-    assert (actor, details) == (world.members["root"].user_id, {"remarks": "audit", "revoked_certifications": []})
+    assert (actor, details) == (
+        world.members["root"].user_id,
+        {"remarks": "audit", "revoked_certifications": [], "cancelled_transfers": []},
+    )
 
 
 def test_a_crash_between_the_intent_and_the_chain_write_is_completed_by_recovery(
@@ -134,7 +137,7 @@ def test_a_certifier_suspension_completed_by_recovery_names_every_revoked_certif
     with world.engine.connect() as conn:
         details = conn.execute(text("select details from app.audit_event where target_id = :id"),
                                {"id": certifier}).scalar_one()  # fmt: skip
-    assert details == {"remarks": "withdrawn", "revoked_certifications": certified}
+    assert details == {"remarks": "withdrawn", "revoked_certifications": certified, "cancelled_transfers": []}
 
 
 def test_the_consistency_report_names_an_organisation_frozen_on_chain_but_active_in_the_database(
