@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -31,11 +32,13 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from node.chain.client import ChainClient
+from node.chain.compiler import Artifact
 from node.chain.deployment import Deployment
 from node.chain.registry import Registry
 from node.config import Settings
 from node.context import NodeContext
 from tests.api.identity.world import World, build_world
+from tests.api.programmes.conftest import indexer_thread
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
 LONG_RUN = "SCHEMATHESIS_MAX_EXAMPLES" in os.environ
@@ -49,9 +52,19 @@ def world(settings: Settings, engine: Engine, registry: Registry, empty_app_sche
 
 
 @pytest.fixture
+def indexing(database_url: str, engine: Engine, anvil_url: str, deployment: Deployment,
+             artifacts: dict[str, Artifact]) -> Iterator[None]:  # fmt: skip
+    """Writes answer once indexed (ADR 0014), so the app runs with its indexer, as under ``registry up``."""
+    with indexer_thread(database_url, engine, anvil_url, deployment, artifacts):
+        yield
+
+
+@pytest.fixture
 def app(settings: Settings, engine: Engine, client: ChainClient, deployment: Deployment, registry: Registry,
-        world: World) -> FastAPI:  # fmt: skip
-    return create_app(NodeContext(settings, engine, client, deployment, registry))
+        world: World, indexing: None) -> Iterator[FastAPI]:  # fmt: skip
+    yield create_app(NodeContext(settings, engine, client, deployment, registry))
+    if registry.view("paused"):  # the run may have paused transfers registry-wide: later tests share this chain
+        registry.unpause_transfers(os.urandom(32))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, text
@@ -40,6 +41,16 @@ def running_indexer(
     module_registry: Registry,
 ) -> Iterator[Indexer]:  # fmt: skip
     """The real indexer loop in a thread, on an engine of its own, from an empty ``chain`` schema."""
+    with indexer_thread(database_url, engine, anvil_url, deployment, artifacts) as indexer:
+        yield indexer
+
+
+@contextmanager
+def indexer_thread(
+    database_url: str, engine: Engine, anvil_url: str, deployment: Deployment, artifacts: dict[str, Artifact]
+) -> Iterator[Indexer]:
+    """Runs the indexer as ``registry up`` does, so API writes can answer once indexed; empties the ``chain``
+    schema before (earlier tests' rows) and after (the chain may be reverted next)."""
     clear_chain_schema(engine)
     own = make_engine(database_url)
     indexer = Indexer(own, ChainReader(anvil_url), address=deployment.registry, abi=artifacts["CarbonRegistry"].abi,
@@ -47,11 +58,13 @@ def running_indexer(
     stop = threading.Event()
     loop = threading.Thread(target=indexer.run, args=(stop,), name="test-indexer", daemon=True)
     loop.start()
-    yield indexer
-    stop.set()
-    loop.join(30)
-    own.dispose()
-    clear_chain_schema(engine)  # the chain is reverted after this module: its rows would be stale
+    try:
+        yield indexer
+    finally:
+        stop.set()
+        loop.join(30)
+        own.dispose()
+        clear_chain_schema(engine)
 
 
 @pytest.fixture(scope="module")
