@@ -172,6 +172,7 @@ def cancel_transfer(
 class CreditSettings(BaseModel):
     transfers_paused: bool = Field(description="While true, the contract refuses every transfer and retirement")
     government_account: int | None = Field(description="The organisation whose accounts receive retirements")
+    omge_rate_bps: int = Field(description="Share of a cross-border retirement retired into the OMGE account, bps")
 
 
 class TransferPause(BaseModel):
@@ -183,8 +184,9 @@ class TransferPause(BaseModel):
 @router.get("/settings/credits", response_model=CreditSettings, responses=documented(401),
             operation_id="credit_settings", summary="The registry's credit settings")  # fmt: skip
 def read_credit_settings(_principal: CurrentPrincipal, request: Request) -> Any:
-    with context_of(request).engine.connect() as conn:
-        return credit_settings.read(conn)
+    context = context_of(request)
+    with context.engine.connect() as conn:
+        return credit_settings.read(conn, context.registry)
 
 
 @router.put("/settings/credits/transfer-pause", response_model=CreditSettings, responses=documented(401, 403),
@@ -193,3 +195,17 @@ def set_transfer_pause(body: TransferPause, principal: CurrentPrincipal, request
                        waiter: IndexWaiterDep) -> Any:  # fmt: skip
     """Root and Government Admins pause (or resume) every transfer and retirement registry-wide, on chain."""
     return credit_settings.set_transfer_pause(programme_context(request, waiter), principal, body.paused)
+
+
+class OmgeRate(BaseModel):
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"omge_bps": 100}]}}
+
+    omge_bps: int = Field(ge=0, le=9999, description="Basis points: 100 is 1%")
+
+
+@router.put("/settings/credits/omge-rate", response_model=CreditSettings, responses=documented(401, 403),
+            operation_id="set_omge_rate", summary="Set the OMGE share of cross-border retirements")  # fmt: skip
+def set_omge_rate(body: OmgeRate, principal: CurrentPrincipal, request: Request, waiter: IndexWaiterDep) -> Any:
+    """Root and Government Admins set, on chain, the share of each cross-border retirement retired into the OMGE
+    account (rounded down per retirement)."""
+    return credit_settings.set_omge_rate(programme_context(request, waiter), principal, body.omge_bps)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select
 
 from node import intents
 from node.chain.errors import TransfersNotPaused, TransfersPaused
+from node.chain.registry import Registry
 from node.errors import Forbidden, InvalidState
 from node.identity import audit
 from node.identity.permissions import ADMIN, ROOT, Principal, require_writable
@@ -27,10 +28,11 @@ def authorize_change_settings(principal: Principal) -> None:
         raise Forbidden("Only Root and Government Admins can change the registry's credit settings.")
 
 
-def read(conn: Connection) -> dict[str, Any]:
+def read(conn: Connection, registry: Registry) -> dict[str, Any]:
     row = conn.execute(select(registry_state.c.paused, registry_state.c.government_account)).first()
     return {"transfers_paused": bool(row.paused) if row else False,
-            "government_account": row.government_account if row else None}  # fmt: skip
+            "government_account": row.government_account if row else None,
+            "omge_rate_bps": registry.omge_rate()}  # fmt: skip
 
 
 def set_transfer_pause(context: ProgrammeContext, principal: Principal, paused: bool) -> dict[str, Any]:
@@ -43,10 +45,25 @@ def set_transfer_pause(context: ProgrammeContext, principal: Principal, paused: 
     with context.engine.begin() as conn:
         audit.record(conn, principal, "registry.transfer_pause", organisation_id=principal.organisation_id,
                      target_id=None, paused=paused)  # fmt: skip
-        return read(conn)
+        return read(conn, registry)
+
+
+def set_omge_rate(context: ProgrammeContext, principal: Principal, omge_bps: int) -> dict[str, Any]:
+    """The share of every cross-border retirement that goes to the OMGE account (reference §6.4; LIB's default is
+    1%, i.e. 100 bps), recorded on chain, where ``retire`` checks it (ADR 0015)."""
+    authorize_change_settings(principal)
+    registry = context.registry
+    if registry.omge_rate() != omge_bps:
+        receipt = registry.set_omge_rate(omge_bps, os.urandom(32))
+        context.wait_indexed(int(receipt["blockNumber"]))
+    with context.engine.begin() as conn:
+        audit.record(conn, principal, "registry.omge_rate", organisation_id=principal.organisation_id,
+                     target_id=None, omge_bps=omge_bps)  # fmt: skip
+        return read(conn, registry)
 
 
 def refuse_while_paused(conn: Connection) -> None:
     """Transfers are checked against the pause before anything is recorded (the contract checks it again)."""
-    if read(conn)["transfers_paused"]:
+    paused = conn.execute(select(registry_state.c.paused)).scalar()
+    if paused:
         raise InvalidState("Transfers and retirements are paused registry-wide by the Government.")

@@ -62,9 +62,13 @@ def indexing(database_url: str, engine: Engine, anvil_url: str, deployment: Depl
 @pytest.fixture
 def app(settings: Settings, engine: Engine, client: ChainClient, deployment: Deployment, registry: Registry,
         world: World, indexing: None) -> Iterator[FastAPI]:  # fmt: skip
+    omge_rate = registry.omge_rate()
     yield create_app(NodeContext(settings, engine, client, deployment, registry))
-    if registry.view("paused"):  # the run may have paused transfers registry-wide: later tests share this chain
+    # The run may have changed registry-wide settings on chain; later tests share this chain.
+    if registry.view("paused"):
         registry.unpause_transfers(os.urandom(32))
+    if registry.omge_rate() != omge_rate:
+        registry.set_omge_rate(omge_rate, os.urandom(32))
 
 
 @pytest.fixture

@@ -55,6 +55,8 @@ ACTIONS: dict[str, Action] = {
     "GET /settings/credits": lambda api, w, c, h: api.get("/settings/credits", headers=h),
     "PUT /settings/credits/transfer-pause (resume)": lambda api, w, c, h: api.put(
         "/settings/credits/transfer-pause", json={"paused": False}, headers=h),
+    "PUT /settings/credits/omge-rate": lambda api, w, c, h: api.put(
+        "/settings/credits/omge-rate", json={"omge_bps": 100}, headers=h),
 }  # fmt: skip
 
 # fmt: off
@@ -70,6 +72,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "POST /transfers/{fresh request}/cancel":          (401, 200, 200, 200, 403, 403, 403, 403, 200, 403, 403),
     "GET /settings/credits":                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "PUT /settings/credits/transfer-pause (resume)":   (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
+    "PUT /settings/credits/omge-rate":                 (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
 }
 # fmt: on
 CASES = [

@@ -206,3 +206,16 @@ def test_each_step_of_a_request_is_emailed(app_client: TestClient, world: World)
     with world.engine.connect() as conn:
         templates = {row.template for row in conn.execute(text("select template from app.email_outbox"))}
     assert {"transfer_requested", "transfer_approved", "transfer_rejected", "credits_sent"} <= templates
+
+
+def test_the_government_sets_the_omge_rate_on_chain(app_client: TestClient, world: World) -> None:
+    rate = "/settings/credits/omge-rate"
+    assert app_client.put(rate, json={"omge_bps": 10_000}, headers=world.headers("gov_admin")).status_code == 422
+    changed = app_client.put(rate, json={"omge_bps": 250}, headers=world.headers("gov_admin"))
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["omge_rate_bps"] == 250
+    assert world.registry.omge_rate() == 250
+    shown = app_client.get("/settings/credits", headers=world.headers("dev_viewonly")).json()
+    assert shown["omge_rate_bps"] == 250
+    app_client.put(rate, json={"omge_bps": 100}, headers=world.headers("gov_admin"))
+    assert world.registry.omge_rate() == 100
