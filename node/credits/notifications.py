@@ -23,22 +23,16 @@ The reference's many transfer template ids map onto five templates told apart by
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from node.config import Settings
 from node.email.outbox import enqueue
+from node.email.recipients import members, one_line, organisation_names
 from node.i18n import language_or_default
-from node.identity.permissions import ADMIN, MANAGER
-from node.models.app import organisation, user_account
 from node.programmes.notifications import display_id, format_number
-
-logger = logging.getLogger("registry.credits")
-_u = user_account.c
-_o = organisation.c
 
 Recipients = list[dict[str, Any]]
 
@@ -59,7 +53,7 @@ def transfer_requested(
     """
     values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
     values["third_party"] = initiator_id != to_id
-    return _send(conn, settings, "transfer_requested", values, amount, [(_members(conn, from_id), {})])
+    return _send(conn, settings, "transfer_requested", values, amount, [(members(conn, [from_id]), {})])
 
 
 def credits_sent(
@@ -68,7 +62,7 @@ def credits_sent(
 ) -> int:  # fmt: skip
     """Tells the receiver's Admins and Managers that a holder sent them credits (executed at once)."""
     values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, None, link)
-    return _send(conn, settings, "credits_sent", values, amount, [(_members(conn, to_id), {})])
+    return _send(conn, settings, "credits_sent", values, amount, [(members(conn, [to_id]), {})])
 
 
 def transfer_approved(
@@ -83,8 +77,8 @@ def transfer_approved(
     """
     values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
     values["requested_by_receiver"] = initiator_id == to_id
-    groups = [(_members(conn, initiator_id), {"to_receiver": initiator_id == to_id}),
-              (_members(conn, to_id), {"to_receiver": True})]  # fmt: skip
+    groups = [(members(conn, [initiator_id]), {"to_receiver": initiator_id == to_id}),
+              (members(conn, [to_id]), {"to_receiver": True})]  # fmt: skip
     return _send(conn, settings, "transfer_approved", values, amount, groups)
 
 
@@ -95,7 +89,7 @@ def transfer_rejected(
     """Tells the initiator's Admins and Managers that the sender rejected their request, with its remarks if any."""
     values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
     values |= {"requested_by_receiver": initiator_id == to_id, "remarks": _text(remarks)}
-    return _send(conn, settings, "transfer_rejected", values, amount, [(_members(conn, initiator_id), {})])
+    return _send(conn, settings, "transfer_rejected", values, amount, [(members(conn, [initiator_id]), {})])
 
 
 def transfer_cancelled(
@@ -107,18 +101,13 @@ def transfer_cancelled(
     cancelling its own request knows already, so its users are not told."""
     values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
     values |= {"by_system": by_system, "reason": _text(reason)}
-    groups: list[tuple[Recipients, dict[str, Any]]] = [(_members(conn, from_id), {"to_initiator": False})]
+    groups: list[tuple[Recipients, dict[str, Any]]] = [(members(conn, [from_id]), {"to_initiator": False})]
     if by_system:
-        groups.append((_members(conn, initiator_id), {"to_initiator": True}))
+        groups.append((members(conn, [initiator_id]), {"to_initiator": True}))
     return _send(conn, settings, "transfer_cancelled", values, amount, groups)
 
 
 # ------------------------------------------------------------------------------------------------ internals
-
-
-def _one_line(text: str) -> str:
-    """A value shown inline (subject or label line) with its whitespace collapsed."""
-    return " ".join(text.split())
 
 
 def _text(text: str | None) -> str | None:
@@ -131,34 +120,12 @@ def _common(
     initiator_id: int | None, link: str,
 ) -> dict[str, Any]:  # fmt: skip
     ids = [from_id, to_id] + ([initiator_id] if initiator_id is not None else [])
-    names = _organisation_names(conn, ids)
-    values = {"transfer": str(transfer_id), "programme": display_id(programme_id), "title": _one_line(title),
+    names = organisation_names(conn, ids)
+    values = {"transfer": str(transfer_id), "programme": display_id(programme_id), "title": one_line(title),
               "sender": names[from_id], "receiver": names[to_id], "link": link}  # fmt: skip
     if initiator_id is not None:
         values["initiator"] = names[initiator_id]
     return values
-
-
-def _members(conn: Connection, organisation_id: int) -> Recipients:
-    """The Admins and Managers of an organisation, one row per user."""
-    rows = conn.execute(
-        select(_u.user_id, _u.email, _u.name, _u.language)
-        .where(_u.organisation_id == organisation_id, _u.role.in_((ADMIN, MANAGER)))
-        .order_by(_u.user_id)
-    ).mappings()  # fmt: skip
-    return [dict(row) for row in rows]
-
-
-def _organisation_names(conn: Connection, organisation_ids: Iterable[int]) -> dict[int, str]:
-    """Names by id; an id without a row is shown as ``#<id>`` and logged rather than raised, since this runs in the
-    transaction of a change that must not fail over an email."""
-    ids = set(organisation_ids)
-    rows = conn.execute(select(_o.organisation_id, _o.name).where(_o.organisation_id.in_(ids))).all()
-    names = {int(row.organisation_id): _one_line(row.name) for row in rows}
-    for missing in ids - names.keys():
-        logger.warning("Transfer email names organisation %s, which is not in app.organisation", missing)
-        names[missing] = f"#{missing}"
-    return names
 
 
 def _send(

@@ -17,8 +17,7 @@ recipient's values are formatted for that language here, since the templates onl
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,11 +25,11 @@ from sqlalchemy import Connection, and_, or_, select
 
 from node.config import Settings
 from node.email.outbox import enqueue
+from node.email.recipients import members, one_line, organisation_names, users
 from node.i18n import language_or_default
 from node.identity.permissions import ADMIN, GOVERNMENT, MANAGER, ROOT
 from node.models.app import organisation, user_account
 
-logger = logging.getLogger("registry.programmes")
 _u = user_account.c
 _o = organisation.c
 
@@ -67,11 +66,11 @@ def programme_created(
 
     Returns the number of emails queued.
     """
-    names = _organisation_names(conn, owner_ids)
+    names = organisation_names(conn, owner_ids)
     proponents = [names[owner] for owner in dict.fromkeys(owner_ids)]
     return _send(
         conn, settings, _government_members(conn), "programme_created",
-        _common(programme_id, title, link) | {"external_id": _one_line(external_id), "proponents": proponents},
+        _common(programme_id, title, link) | {"external_id": one_line(external_id), "proponents": proponents},
         numbers={"credit_estimate": credit_estimate},
     )  # fmt: skip
 
@@ -86,8 +85,8 @@ def programme_authorised(
     happened on chain so the email does not date it to the retry.
     """
     date = (authorised_at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")
-    values = _common(programme_id, title, link) | {"serial_number": _one_line(serial_number), "date": date}
-    return _send(conn, settings, _members(conn, owner_ids), "programme_authorised", values,
+    values = _common(programme_id, title, link) | {"serial_number": one_line(serial_number), "date": date}
+    return _send(conn, settings, members(conn, owner_ids), "programme_authorised", values,
                  numbers={"issued": issued})  # fmt: skip
 
 
@@ -97,7 +96,7 @@ def programme_rejected(
 ) -> int:  # fmt: skip
     """Tells the owners' Admins and Managers that the Government rejected their programme, and why."""
     values = _common(programme_id, title, link) | {"reason": reason.strip()}
-    return _send(conn, settings, _members(conn, owner_ids), "programme_rejected", values)
+    return _send(conn, settings, members(conn, owner_ids), "programme_rejected", values)
 
 
 def credits_issued(
@@ -112,10 +111,10 @@ def credits_issued(
     """
     given = shares or {}
     ordered = list(dict.fromkeys([*owner_ids, *given]))  # owners first, in their order; then anyone else given
-    names = _organisation_names(conn, [owner for owner in ordered if owner in given])
+    names = organisation_names(conn, [owner for owner in ordered if owner in given])
     share_list = [(names[owner], given[owner]) for owner in ordered if owner in given]
     return _send(
-        conn, settings, _members(conn, owner_ids), "credits_issued", _common(programme_id, title, link),
+        conn, settings, members(conn, owner_ids), "credits_issued", _common(programme_id, title, link),
         numbers={"amount": amount, "total_issued": total_issued, "credit_estimate": credit_estimate},
         shares=share_list,
     )  # fmt: skip
@@ -127,9 +126,9 @@ def programme_certified(
 ) -> int:  # fmt: skip
     """Tells the owners' Admins and Managers which certifier certified their programme."""
     values = _common(programme_id, title, link) | {
-        "certifier_name": _organisation_names(conn, [certifier_id])[certifier_id]
+        "certifier_name": organisation_names(conn, [certifier_id])[certifier_id]
     }
-    return _send(conn, settings, _members(conn, owner_ids), "programme_certified", values)
+    return _send(conn, settings, members(conn, owner_ids), "programme_certified", values)
 
 
 def certification_revoked(
@@ -141,13 +140,13 @@ def certification_revoked(
     ``..._BY_GOVT_TO_PROGRAMME``, ``..._BY_GOVT_TO_CERT``, one template told apart by ``by_government`` and
     ``to_certifier``). A certifier revoking its own certification knows already, so its users are not told."""
     values = _common(programme_id, title, link) | {
-        "certifier_name": _organisation_names(conn, [certifier_id])[certifier_id], "by_government": by_government,
+        "certifier_name": organisation_names(conn, [certifier_id])[certifier_id], "by_government": by_government,
     }  # fmt: skip
-    owners = _members(conn, owner_ids)
+    owners = members(conn, owner_ids)
     sent = _send(conn, settings, owners, "certification_revoked", values | {"to_certifier": False})
     if by_government:
         reached = {row["user_id"] for row in owners}
-        certifier_users = [row for row in _members(conn, [certifier_id]) if row["user_id"] not in reached]
+        certifier_users = [row for row in members(conn, [certifier_id]) if row["user_id"] not in reached]
         sent += _send(conn, settings, certifier_users, "certification_revoked", values | {"to_certifier": True})
     return sent
 
@@ -155,48 +154,14 @@ def certification_revoked(
 # ------------------------------------------------------------------------------------------------ internals
 
 
-def _one_line(text: str) -> str:
-    """A value shown inline (subject or label line) with its whitespace collapsed: a line break in a title must not
-    end the subject line and push the rest into the body."""
-    return " ".join(text.split())
-
-
 def _common(programme_id: int, title: str, link: str) -> dict[str, Any]:
-    return {"programme": display_id(programme_id), "title": _one_line(title), "link": link}
-
-
-def _members(conn: Connection, organisation_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """The Admins and Managers of these organisations, one row per user."""
-    ids = sorted(set(organisation_ids))
-    if not ids:
-        return []
-    return _users(conn, and_(_u.organisation_id.in_(ids), _u.role.in_((ADMIN, MANAGER))))
+    return {"programme": display_id(programme_id), "title": one_line(title), "link": link}
 
 
 def _government_members(conn: Connection) -> list[dict[str, Any]]:
     """The Government's Admins and Managers, and Root (whichever organisation it sits in)."""
     government = select(_o.organisation_id).where(_o.role == GOVERNMENT).scalar_subquery()
-    return _users(conn, or_(and_(_u.organisation_id == government, _u.role.in_((ADMIN, MANAGER))), _u.role == ROOT))
-
-
-def _users(conn: Connection, condition: Any) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(_u.user_id, _u.email, _u.name, _u.language).where(condition).order_by(_u.user_id)
-    ).mappings()  # fmt: skip
-    return [dict(row) for row in rows]
-
-
-def _organisation_names(conn: Connection, organisation_ids: Iterable[int]) -> dict[int, str]:
-    """Names by id. An id without a row (impossible while owners are validated against ``app.organisation``) is
-    shown as ``#<id>`` and logged rather than raised: this runs after the chain write, and failing here would
-    keep a completed change pending for ever over an email."""
-    ids = set(organisation_ids)
-    rows = conn.execute(select(_o.organisation_id, _o.name).where(_o.organisation_id.in_(ids))).all() if ids else []
-    names = {int(row.organisation_id): _one_line(row.name) for row in rows}
-    for missing in ids - names.keys():
-        logger.warning("Programme email names organisation %s, which is not in app.organisation", missing)
-        names[missing] = f"#{missing}"
-    return names
+    return users(conn, or_(and_(_u.organisation_id == government, _u.role.in_((ADMIN, MANAGER))), _u.role == ROOT))
 
 
 def _send(
