@@ -7,7 +7,7 @@ import sys
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import access_log, calculator, credits, docs, health, metrics, openapi, problems, programmes
+from api import access_log, calculator, credits, docs, health, metrics, openapi, problems, programmes, retirements
 from api.auth import endpoints as auth
 from api.auth import pages as password_pages
 from api.identity import audit, organisations, users
@@ -42,6 +42,7 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(programmes.router)
     app.include_router(credits.router)
+    app.include_router(retirements.router)
     app.include_router(calculator.router)
     if settings.storage_backend == "local":
         files = settings.files_dir

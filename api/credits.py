@@ -76,7 +76,11 @@ class TransferOut(BaseModel):
     initiator_organisation_id: int
     initiator_user_id: int | None
     decision_remarks: str | None
-    tx_hash: str | None
+    tx_hash: str | None = Field(description="The (last) chain transaction that moved the credits")
+    tx_hashes: list[str] = Field(
+        description="Every chain transaction of the transfer, in order: one unless the "
+        "sender's credits were fragmented into more blocks than one call can move"
+    )
     block_number: int | None
     created_at: datetime
     updated_at: datetime

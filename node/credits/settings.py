@@ -53,12 +53,15 @@ def set_omge_rate(context: ProgrammeContext, principal: Principal, omge_bps: int
     1%, i.e. 100 bps), recorded on chain, where ``retire`` checks it (ADR 0015)."""
     authorize_change_settings(principal)
     registry = context.registry
+    from node.credits import retirements  # retirements read this module's pause
+
     if registry.omge_rate() != omge_bps:
         receipt = registry.set_omge_rate(omge_bps, os.urandom(32))
         context.wait_indexed(int(receipt["blockNumber"]))
     with context.engine.begin() as conn:
+        cancelled = retirements.cancel_at_other_rates(conn, context.settings, omge_bps)
         audit.record(conn, principal, "registry.omge_rate", organisation_id=principal.organisation_id,
-                     target_id=None, omge_bps=omge_bps)  # fmt: skip
+                     target_id=None, omge_bps=omge_bps, cancelled_retirements=cancelled)  # fmt: skip
         return read(conn, registry)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from node.chain.types import ProgrammeStage
 from node.config import Settings
-from node.credits import notifications, settings
+from node.credits import moves, notifications, settings
 from node.credits.permissions import (
     authorize_cancel,
     authorize_decide,
@@ -34,6 +34,7 @@ from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
 from node.models.app import credit_transfer, organisation, programme_change, programme_detail
 from node.models.chain import holding, programme
+from node.models.chain import transfer as chain_transfer
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
 from node.programmes.creation import jsonable
@@ -62,6 +63,7 @@ def shape(row: Any) -> dict[str, Any]:
         "initiator_organisation_id": row.initiator_organisation_id, "initiator_user_id": initiator.get("user_id"),
         "decision_remarks": row.decision_remarks,
         "tx_hash": "0x" + bytes(row.tx_hash).hex() if row.tx_hash is not None else None,
+        "tx_hashes": row.tx_hashes or ([] if row.tx_hash is None else ["0x" + bytes(row.tx_hash).hex()]),
         "block_number": row.block_number, "created_at": row.created_at, "updated_at": row.updated_at,
     }  # fmt: skip
 
@@ -180,11 +182,15 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
     payload, ref = row.payload, bytes(row.request_ref)
     pid, sender, receiver, amount = (payload["programme_id"], payload["from_organisation_id"],
                                      payload["to_organisation_id"], payload["amount"])  # fmt: skip
-    applied = changes.send(context, conn, lambda: context.registry.transfer(pid, sender, receiver, amount, ref), ref,
-                           "CreditsTransferred")  # fmt: skip
+    moved = moves.execute(
+        context, conn, ref=ref, programme_id=pid, holder=sender, amount=amount, event_name="CreditsTransferred",
+        write=lambda size, part: context.registry.transfer(pid, sender, receiver, size, part),
+        projection=chain_transfer, retry=row.attempts > 0,
+    )  # fmt: skip
+    applied = moved.last
     conn.execute(update(credit_transfer).where(_t.transfer_id == payload["transfer_id"]).values(
         state="approved" if payload["approved"] else "executed", tx_hash=bytes.fromhex(applied.tx_hash[2:]),
-        block_number=applied.block_number, updated_at=func.now(),
+        tx_hashes=moved.tx_hashes, block_number=applied.block_number, updated_at=func.now(),
     ))  # fmt: skip
     row_now = _row(conn, payload["transfer_id"])
     facts = _facts(conn, context.settings, row_now)
@@ -193,7 +199,7 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
                                         **facts)  # fmt: skip
     else:
         notifications.credits_sent(conn, context.settings, **facts)
-    _cancel_what_no_longer_fits(conn, context.settings, pid, sender)
+    cancel_what_no_longer_fits(conn, context.settings, pid, sender)
     actor = Principal(**(payload.get("approved_by") or row.requested_by))
     audit.record(conn, actor, "credits.transfer", organisation_id=sender, target_id=payload["transfer_id"],
                  programme_id=pid, to=receiver, amount=amount, tx_hash=applied.tx_hash)  # fmt: skip
@@ -201,7 +207,16 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
             "block_number": applied.block_number}  # fmt: skip
 
 
-def _cancel_what_no_longer_fits(conn: Connection, settings_: Settings, programme_id: int, sender: int) -> None:
+def cancel_what_no_longer_fits(conn: Connection, settings_: Settings, programme_id: int, sender: int) -> None:
+    """The reference's low-credit auto-cancel, after every executed transfer or retirement: the holder's pending
+    transfer and retirement requests on the programme that its balance no longer covers are cancelled."""
+    from node.credits import retirements  # retirements build on transfers
+
+    _cancel_unfit_transfers(conn, settings_, programme_id, sender)
+    retirements.cancel_unfit(conn, settings_, programme_id, sender)
+
+
+def _cancel_unfit_transfers(conn: Connection, settings_: Settings, programme_id: int, sender: int) -> None:
     balance = conn.execute(select(holding.c.balance).where(holding.c.programme_id == programme_id,
                                                            holding.c.account_id == sender)).scalar() or 0  # fmt: skip
     reason = f"Cancelled by the registry: the sender now holds {balance} credits."

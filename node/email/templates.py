@@ -16,6 +16,8 @@ TEMPLATES = (
     "programme_created", "programme_authorised", "programme_rejected", "credits_issued", "programme_certified",
     "certification_revoked",
     "transfer_requested", "credits_sent", "transfer_approved", "transfer_rejected", "transfer_cancelled",
+    "retirement_requested", "credits_retired", "retirement_recognised", "retirement_not_recognised",
+    "retirement_cancelled",
 )  # fmt: skip
 _environment = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),

@@ -33,7 +33,7 @@ from node.chain.client import request_ref_for
 from node.chain.errors import AccountFrozen, AccountNotFrozen, CertificationConflict
 from node.chain.registry import Registry
 from node.config import Settings
-from node.credits import transfers
+from node.credits import retirements, transfers
 from node.email.outbox import enqueue
 from node.errors import InvalidInput, InvalidState, NotFound
 from node.identity import audit, permissions
@@ -171,7 +171,8 @@ def _complete(settings: Settings, registry: Registry, conn: Connection, change: 
         if row.role == CERTIFIER:
             revoked = _revoke_certifications(registry, organisation_id, version)
         result = {"revoked_certifications": revoked,
-                  "cancelled_transfers": transfers.cancel_involving(conn, settings, organisation_id)}  # fmt: skip
+                  "cancelled_transfers": transfers.cancel_involving(conn, settings, organisation_id),
+                  "cancelled_retirements": retirements.cancel_involving(conn, settings, organisation_id)}  # fmt: skip
         template = "organisation_suspended"
     else:
         intents.apply_once(registry.unfreeze, organisation_id, _ref(organisation_id, version, "unfreeze"),

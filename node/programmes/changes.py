@@ -201,7 +201,7 @@ def send(
     except RequestAlreadyApplied:
         head = registry.client.rpc(lambda: registry.client.w3.eth.block_number)
         context.wait_indexed(head)
-        return _located(conn, ref, event_name)
+        return located(conn, ref, event_name)
     except ContractRevert as refusal:
         if first and final(refusal):
             raise intents.Refused(refusal) from refusal
@@ -219,7 +219,7 @@ def final(refusal: ContractRevert) -> bool:
     return refusal.status_code < 500 and not isinstance(refusal, ChainPermissionDenied)
 
 
-def _located(conn: Connection, ref: bytes, event_name: str) -> Applied:
+def located(conn: Connection, ref: bytes, event_name: str) -> Applied:
     row = conn.execute(
         select(event.c.block_number, event.c.tx_hash, event.c.programme_id)
         .where(event.c.request_ref == ref, event.c.name == event_name)

@@ -15,7 +15,7 @@ from node import intents
 from node.chain.registry import Registry
 from node.chain.types import ProgrammeStage
 from node.config import Settings
-from node.credits import transfers
+from node.credits import retirements, transfers
 from node.errors import IndexerBehind, InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import CERTIFIER, Principal
@@ -177,6 +177,8 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
         return creation.complete(context, conn, row)
     if row.operation == transfers.TRANSFER:
         return transfers.complete(context, conn, row)
+    if row.operation == retirements.RETIRE:
+        return retirements.complete(context, conn, row)
     registry, ref, pid, payload = context.registry, bytes(row.request_ref), int(row.programme_id), row.payload
     writes: dict[str, tuple[Callable[[], Any], str]] = {
         AUTHORISE: (lambda: registry.authorise(pid, payload["issue_amount"], ref), "ProgrammeAuthorised"),

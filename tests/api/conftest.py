@@ -17,7 +17,7 @@ from node.config import Settings
 from node.context import NodeContext
 
 APP_TABLES = (
-    "app.credit_transfer, app.programme_change, app.programme_detail, app.calculator_constants, "
+    "app.credit_transfer, app.credit_retirement, app.programme_change, app.programme_detail, app.calculator_constants, "
     "app.login_attempt, app.email_outbox, app.audit_event, app.api_key, app.password_token, "
     "app.user_account, app.organisation"
 )

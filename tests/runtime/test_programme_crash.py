@@ -19,77 +19,21 @@ import httpx
 import pytest
 from hexbytes import HexBytes
 
-from node.chain.client import ChainClient
-from node.chain.compiler import load_artifacts
-from node.chain.registry import Registry
-from node.config import ANVIL_DEV_KEY, Settings
-from tests.runtime.node import Node
+from tests.runtime.crash_api import (
+    FIRST_PASSWORD,
+    PASSWORD,
+    RootNode,
+    login,
+    new_programme,
+    pending_transactions,
+    registry_of,
+    rpc,
+)
 
 pytestmark = pytest.mark.slow
 
-FIRST_PASSWORD = "first-root-password-1"
-PASSWORD = "changed-root-password-2"
 KEY = "crash-1"
 EXTERNAL_ID = "MRV-CRASH-1"
-
-
-class RootNode(Node):
-    """A node whose Root's first password the test knows."""
-
-    def env(self) -> dict[str, str]:
-        return super().env() | {"REGISTRY_ROOT_PASSWORD": FIRST_PASSWORD}
-
-
-def rpc(node: Node, method: str, *params: Any) -> Any:
-    response = httpx.post(node.rpc, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
-                          timeout=10)  # fmt: skip
-    response.raise_for_status()
-    answer = response.json()
-    assert "error" not in answer, answer
-    return answer["result"]
-
-
-def login(node: Node, password: str) -> httpx.Client:
-    client = httpx.Client(base_url=node.api, timeout=60)
-    email = Settings.model_fields["registry_root_email"].default
-    response = client.post("/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.text
-    session = response.json()
-    if session["must_change_password"]:
-        response = client.post("/auth/password", json={"old_password": password, "new_password": PASSWORD},
-                               headers={"Authorization": f"Bearer {session['access_token']}"})  # fmt: skip
-        assert response.status_code == 200, response.text
-        session = response.json()
-    client.headers["Authorization"] = f"Bearer {session['access_token']}"
-    return client
-
-
-def registry_of(node: Node, health: dict[str, Any], workdir: Path) -> Registry:
-    client = ChainClient(node.rpc, ANVIL_DEV_KEY, lock_dir=workdir / "locks")
-    return Registry(client, health["chain"]["contracts"]["registry"], load_artifacts()["CarbonRegistry"].abi)
-
-
-def new_programme(tax_id: str, **overrides: Any) -> dict[str, Any]:
-    body = {
-        "title": "Solar for rural clinics",
-        "external_id": EXTERNAL_ID,
-        "sector": "Energy",
-        "sectoral_scope": 1,
-        "type_of_mitigation": "Solar",
-        "start_time": "2024-03-01T00:00:00Z",
-        "end_time": "2030-12-31T00:00:00Z",
-        "proponents": [{"tax_id": tax_id, "percentage": 100}],
-        "credit_estimate": 1000,
-        "properties": {"geographical_location": ["Lagos"], "greenhouse_gases": ["CO2"],
-                       "estimated_programme_cost_usd": "250000.00"},
-    }  # fmt: skip
-    return body | overrides
-
-
-def pending_transactions(node: Node) -> list[str]:
-    """Hashes of the transactions waiting in Anvil's pool."""
-    content = rpc(node, "txpool_content")
-    return [tx["hash"] for by_nonce in content["pending"].values() for tx in by_nonce.values()]
 
 
 def test_a_create_killed_after_its_chain_write_completes_once_on_retry(workdir: Path) -> None:

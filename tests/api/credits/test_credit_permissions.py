@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.credits.test_retirements import CROSS_BORDER, retire
 from tests.api.credits.test_transfers import authorised, send
 from tests.api.identity.world import CALLERS, World, unique
 
@@ -37,6 +38,22 @@ def _send_own(api: TestClient, w: World, c: str, h: dict[str, str]) -> httpx.Res
     return response
 
 
+def _retirement_request(api: TestClient, w: World) -> int:
+    """A fresh pending request: the developer asks to retire 5 of its credits cross-border."""
+    made = retire(api, w, "dev_admin", authorised(api, w, 100), w.developer, amount=5, **CROSS_BORDER)
+    assert made.status_code == 201, made.text
+    return int(made.json()["retirement_id"])
+
+
+def _retire(kind: dict[str, object]) -> Action:
+    def action(api: TestClient, w: World, c: str, h: dict[str, str]) -> httpx.Response:
+        body = {"programme_id": authorised(api, w, 100), "from_organisation_id": w.developer, **kind}
+        response: httpx.Response = api.post("/retirements", json=body, headers=h | {"Idempotency-Key": unique("k-")})
+        return response
+
+    return action
+
+
 ACTIONS: dict[str, Action] = {
     "GET /retirement-accounts": lambda api, w, c, h: api.get("/retirement-accounts", headers=h),
     "GET /transfers": lambda api, w, c, h: api.get("/transfers", headers=h),
@@ -57,6 +74,17 @@ ACTIONS: dict[str, Action] = {
         "/settings/credits/transfer-pause", json={"paused": False}, headers=h),
     "PUT /settings/credits/omge-rate": lambda api, w, c, h: api.put(
         "/settings/credits/omge-rate", json={"omge_bps": 100}, headers=h),
+    "GET /retirements": lambda api, w, c, h: api.get("/retirements", headers=h),
+    "GET /retirements/{fresh request}": lambda api, w, c, h: api.get(
+        f"/retirements/{_retirement_request(api, w)}", headers=h),
+    "POST /retirements (cross-border, developer's)": _retire(CROSS_BORDER | {"amount": 1}),
+    "POST /retirements (legal action, developer's)": _retire({"retirement_type": "legal_action"}),
+    "POST /retirements/{fresh request}/recognise": lambda api, w, c, h: api.post(
+        f"/retirements/{_retirement_request(api, w)}/recognise", json={}, headers=h),
+    "POST /retirements/{fresh request}/not-recognise": lambda api, w, c, h: api.post(
+        f"/retirements/{_retirement_request(api, w)}/not-recognise", json={}, headers=h),
+    "POST /retirements/{fresh request}/cancel": lambda api, w, c, h: api.post(
+        f"/retirements/{_retirement_request(api, w)}/cancel", json={}, headers=h),
 }  # fmt: skip
 
 # fmt: off
@@ -73,6 +101,13 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "GET /settings/credits":                           (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "PUT /settings/credits/transfer-pause (resume)":   (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
     "PUT /settings/credits/omge-rate":                 (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
+    "GET /retirements":                                (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /retirements/{fresh request}":                (401, 200, 200, 200, 200, 200, 200, 200, 404, 404, 404),
+    "POST /retirements (cross-border, developer's)":   (401, 201, 201, 201, 403, 201, 201, 403, 403, 403, 403),
+    "POST /retirements (legal action, developer's)":   (401, 201, 201, 201, 403, 403, 403, 403, 403, 403, 403),
+    "POST /retirements/{fresh request}/recognise":     (401, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403),
+    "POST /retirements/{fresh request}/not-recognise": (401, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403),
+    "POST /retirements/{fresh request}/cancel":        (401, 403, 403, 403, 403, 200, 200, 403, 403, 403, 403),
 }
 # fmt: on
 CASES = [

@@ -27,7 +27,12 @@ def test_each_change_is_recorded_with_its_actor_newest_first(app_client: TestCli
     assert [e["action"] for e in events[:2]] == ["organisation.activate", "organisation.suspend"]
     suspend = events[1]
     assert suspend["actor_user_id"] == manager.user_id
-    assert suspend["details"] == {"remarks": "late report", "revoked_certifications": [], "cancelled_transfers": []}
+    assert suspend["details"] == {
+        "remarks": "late report",
+        "revoked_certifications": [],
+        "cancelled_transfers": [],
+        "cancelled_retirements": [],
+    }
 
 
 def test_user_changes_keys_and_password_links_are_recorded(app_client: TestClient, world: World) -> None:

@@ -27,7 +27,10 @@ VALUES = {"registry": "Registry", "name": "Ada", "email": "ada@example.org", "ro
           "shares": [{"organisation": "Org A", "amount": "500"}], "certifier_name": "Verify SA",
           "by_government": True, "to_certifier": False,
           "transfer": "12", "sender": "Org A", "receiver": "Org B", "initiator": "Org C", "third_party": True,
-          "requested_by_receiver": False, "to_receiver": True, "by_system": True, "to_initiator": True}  # fmt: skip
+          "requested_by_receiver": False, "to_receiver": True, "by_system": True, "to_initiator": True,
+          "retirement": "13", "holder": "Org A", "by_holder": True, "retirement_type": "cross_border",
+          "cross_border": True, "kind": "cross-border transfer", "country": "Kenya", "beneficiary": "Org K",
+          "international": "495", "omge": "5"}  # fmt: skip
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_a_database_failure_after_the_chain_write_is_completed_once_by_recovery(
                                       {"id": developer}).one()  # fmt: skip
     assert (actor, details) == (
         world.members["root"].user_id,
-        {"remarks": "audit", "revoked_certifications": [], "cancelled_transfers": []},
+        {"remarks": "audit", "revoked_certifications": [], "cancelled_transfers": [], "cancelled_retirements": []},
     )
 
 
@@ -137,7 +137,12 @@ def test_a_certifier_suspension_completed_by_recovery_names_every_revoked_certif
     with world.engine.connect() as conn:
         details = conn.execute(text("select details from app.audit_event where target_id = :id"),
                                {"id": certifier}).scalar_one()  # fmt: skip
-    assert details == {"remarks": "withdrawn", "revoked_certifications": certified, "cancelled_transfers": []}
+    assert details == {
+        "remarks": "withdrawn",
+        "revoked_certifications": certified,
+        "cancelled_transfers": [],
+        "cancelled_retirements": [],
+    }
 
 
 def test_the_consistency_report_names_an_organisation_frozen_on_chain_but_active_in_the_database(

@@ -1,0 +1,112 @@
+"""Moving one holder's credits in as many chain calls as its blocks need, atomically as the user sees it (ADR 0015).
+
+Each chain call moves the holder's lowest serials first and pays for every block it touches: about 1,820 blocks fit
+in a 30M-gas block (``bench.gas``). A holder fragmented past :data:`MAX_BLOCKS_PER_CALL` blocks has its move *split*:
+the node sends parts of at most that many blocks, one after the other, inside the one completing transaction of the
+write's intent (:mod:`node.programmes.changes`), and the user sees one transfer or retirement with every part's
+transaction.
+
+- **References.** Part 0 uses the intent's own request reference, part *i* > 0 ``keccak(ref ‖ i)``: every part is a
+  write of its own, bound to its own call by the contract (ADR 0012).
+- **Retries.** A split move, and any retry, first asks the contract whether a part's reference is already used
+  (``requestDigest``); a used one is found among the indexed events with the amount it moved, and the move goes on
+  with the rest. A crash between two parts is thus completed once, by a retry or by ``registry up``.
+- **Atomic as the user sees it.** The completing transaction holds an advisory lock on (programme, holder): shared
+  for a move of one call, exclusive for a split one, so no other move of this node takes the holder's credits
+  between two parts (and the parts' plan, read just before each, holds). One-call moves still run side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from eth_utils.crypto import keccak
+from sqlalchemy import Connection, Table, select, text
+
+from node.programmes import changes
+from node.programmes.changes import Applied, ProgrammeContext
+
+MAX_BLOCKS_PER_CALL = 1000
+"""Blocks of the holder one chain call may touch: well inside the block gas limit (about 1,820), with room for
+blocks that arrive between the plan and the call."""
+
+_LOCK_NAMESPACE = 0x4D4F_5645  # "MOVE": advisory lock namespace of moves (two-int form)
+_EMPTY = b"\0" * 32
+
+Write = Callable[[int, bytes], Any]
+"""Sends one part: (amount, request reference) -> receipt."""
+
+
+@dataclass(frozen=True)
+class Moved:
+    """Where each part of a move landed, in order, with the references they used."""
+
+    parts: list[Applied]
+    refs: list[bytes]
+
+    @property
+    def last(self) -> Applied:
+        return self.parts[-1]
+
+    @property
+    def tx_hashes(self) -> list[str]:
+        return [part.tx_hash for part in self.parts]
+
+
+def part_ref(ref: bytes, index: int) -> bytes:
+    return ref if index == 0 else keccak(ref + index.to_bytes(4, "big"))
+
+
+def execute(
+    context: ProgrammeContext, conn: Connection, *, ref: bytes, programme_id: int, holder: int, amount: int,
+    write: Write, event_name: str, projection: Table, retry: bool,
+) -> Moved:  # fmt: skip
+    """Moves ``amount`` of the holder's credits with ``write``, in one call or in parts; waits until indexed.
+
+    ``projection`` is the indexer's table of the event (``chain.transfer`` or ``chain.retirement``): it gives the
+    amount a part found on chain moved. ``retry`` (the intent was attempted before) makes even a one-call move check
+    its reference first, since the earlier attempt may have sent a part of another size.
+    """
+    split = retry or _first_part(context, programme_id, holder, amount) < amount
+    lock = "pg_advisory_xact_lock" if split else "pg_advisory_xact_lock_shared"
+    conn.execute(text(f"select {lock}(cast(:ns as integer), hashtext(:key))"),
+                 {"ns": _LOCK_NAMESPACE, "key": f"{programme_id}:{holder}"})  # fmt: skip
+    if not split:
+        return Moved([changes.send(context, conn, lambda: write(amount, ref), ref, event_name)], [ref])
+    parts: list[Applied] = []
+    refs: list[bytes] = []
+    moved = 0
+    while moved < amount:
+        index = len(parts)
+        part = part_ref(ref, index)
+        if bytes(context.registry.view("requestDigest", part)) != _EMPTY:
+            applied, size = _found(context, conn, part, event_name, projection)
+        else:  # read under the lock: no other move of the node's changes the holder's blocks until the last part
+            size = _first_part(context, programme_id, holder, amount - moved)
+            applied = changes.send(context, conn, partial(write, size, part), part, event_name,
+                                   first=index == 0)  # fmt: skip
+        parts.append(applied)
+        refs.append(part)
+        moved += size
+    return Moved(parts, refs)
+
+
+def _first_part(context: ProgrammeContext, programme_id: int, holder: int, left: int) -> int:
+    """Credits in the holder's first :data:`MAX_BLOCKS_PER_CALL` blocks (what one call may move), up to ``left``:
+    one ``blocksOf`` read of the contract."""
+    page, _next = context.registry.view("blocksOf", programme_id, holder, 0, MAX_BLOCKS_PER_CALL)
+    credits = sum(int(block[1]) - int(block[0]) + 1 for block in page)
+    return min(credits, left) if credits else left  # nothing held: the call is refused, with the contract's reason
+
+
+def _found(context: ProgrammeContext, conn: Connection, ref: bytes, event_name: str,
+           projection: Table) -> tuple[Applied, int]:  # fmt: skip
+    """A part an earlier attempt put on chain: where it landed and how much it moved, once indexed."""
+    registry = context.registry
+    context.wait_indexed(int(registry.client.rpc(lambda: registry.client.w3.eth.block_number)))
+    applied = changes.located(conn, ref, event_name)
+    size = conn.execute(select(projection.c.amount).where(projection.c.request_ref == ref)).scalar_one()
+    return applied, int(size)
