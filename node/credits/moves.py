@@ -1,10 +1,10 @@
-"""Moving one holder's credits in as many chain calls as its blocks need, atomically as the user sees it (ADR 0015).
+"""Moving one holder's credits in as many chain calls as its blocks need, atomically as the user sees it (ADR 0016).
 
 Each chain call moves the holder's lowest serials first and pays for every block it touches: about 1,820 blocks fit
-in a 30M-gas block (``bench.gas``). A holder fragmented past :data:`MAX_BLOCKS_PER_CALL` blocks has its move *split*:
-the node sends parts of at most that many blocks, one after the other, inside the one completing transaction of the
-write's intent (:mod:`node.programmes.changes`), and the user sees one transfer or retirement with every part's
-transaction.
+in a 30M-gas block (``bench.gas``). Before a move the node reads the holder's first :data:`MAX_BLOCKS_PER_CALL`
+blocks (one ``blocksOf`` call); when they hold fewer credits than the move needs, the move is *split*: the node sends
+parts of at most that many blocks, one after the other, inside the one completing transaction of the write's intent
+(:mod:`node.programmes.changes`), and the user sees one transfer or retirement with every part's transaction.
 
 - **References.** Part 0 uses the intent's own request reference, part *i* > 0 ``keccak(ref ‖ i)``: every part is a
   write of its own, bound to its own call by the contract (ADR 0012).
@@ -26,6 +26,8 @@ from typing import Any
 from eth_utils.crypto import keccak
 from sqlalchemy import Connection, Table, select, text
 
+from node.chain.errors import ContractRevert
+from node.errors import ServiceUnavailable
 from node.programmes import changes
 from node.programmes.changes import Applied, ProgrammeContext
 
@@ -86,8 +88,17 @@ def execute(
             applied, size = _found(context, conn, part, event_name, projection)
         else:  # read under the lock: no other move of the node's changes the holder's blocks until the last part
             size = _first_part(context, programme_id, holder, amount - moved)
-            applied = changes.send(context, conn, partial(write, size, part), part, event_name,
-                                   first=index == 0)  # fmt: skip
+            try:
+                applied = changes.send(context, conn, partial(write, size, part), part, event_name,
+                                       first=index == 0)  # fmt: skip
+            except ContractRevert as refusal:
+                if index == 0:
+                    raise
+                # Part of the move is on chain: it cannot be refused any more, only completed (by a retry or by
+                # ``registry up``) once whatever stops it (a frozen account, the pause) is lifted.
+                raise ServiceUnavailable(f"{moved} of the {amount} credits have moved; the rest is refused for now "
+                                         f"({refusal.title}). The registry completes the move by itself; retry to "
+                                         "see it done.") from refusal  # fmt: skip
         parts.append(applied)
         refs.append(part)
         moved += size
