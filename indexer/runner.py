@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from indexer.apply import apply_events
 from indexer.decoding import Event, EventDecoder
 from indexer.reorg import find_common_ancestor, rollback_to
 from indexer.rpc import ChainReader, Header, RangeTooLarge
+from node.chain import activity
 from node.indexer_wait import INDEXED_CHANNEL
 from node.models import chain
 
@@ -92,11 +94,20 @@ class Indexer:
                     logger.info("indexer %s active", self.config.name)
                     while not stop.is_set():
                         if not self.step(conn):
-                            stop.wait(self.config.poll_interval)
+                            self._idle(stop)
             except Exception:
                 self.stats.active = False
                 logger.exception("indexer step failed; retrying")
                 stop.wait(1.0)
+
+    def _idle(self, stop: threading.Event) -> None:
+        """Waits for the next head poll, or less: until this process's chain client sees a transaction of its own
+        mined (a write waiting to be indexed), or ``stop``."""
+        end = time.monotonic() + self.config.poll_interval
+        while not stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0 or activity.wait_for_mined(min(left, 0.05)):
+                return
 
     @staticmethod
     def _try_lock(conn: Connection) -> bool:

@@ -15,12 +15,13 @@ import typer
 import uvicorn
 from sqlalchemy import Engine
 
+from node.background import BackgroundProcess
 from node.chain.compiler import build_dir, compile_contracts
 from node.config import Settings, get_settings
 from node.context import NodeContext
 from node.db import migrate
 from node.db.engine import make_engine
-from node.email.worker import OutboxWorker, OutboxWorkerThread
+from node.email.worker import OutboxWorker
 from node.identity import login_attempts, suspension
 from node.identity.bootstrap import SetupResult
 from node.identity.bootstrap import setup as bootstrap
@@ -50,7 +51,6 @@ def up() -> None:
     settings = get_settings()
     # Imported here: the API package is only needed by the commands that serve it.
     from api.app import create_app
-    from indexer.service import IndexerThreads
 
     # `kill` or a closed terminal stops the node as Ctrl-C does, children included, instead of orphaning them.
     for signum in (signal.SIGTERM, signal.SIGHUP):
@@ -72,15 +72,15 @@ def up() -> None:
         recover()
         rounds = login_attempts.with_pruning(partial(recover, older_than=RECOVERY_INTERVAL), context.engine, settings)
         stack.callback(RecoveryThread(rounds, RECOVERY_INTERVAL).start().close)  # each round also prunes attempts
-        indexer = IndexerThreads(settings, context.engine, endpoints.rpc_url, context.deployment).start()
-        stack.callback(indexer.close)
+        # The indexer and the email outbox run in a child process, off the API's interpreter lock.
+        background = BackgroundProcess(settings, endpoints.database_url, endpoints.rpc_url, context.deployment)
+        stack.callback(background.start().close)
         # Programme writes a crash left after their chain transaction complete once the indexer has their block.
         waiter = stack.enter_context(IndexWaiter(context.engine))
         finish = partial(lifecycle.complete_pending, context.engine, settings, context.registry, waiter)
         finish_late = partial(finish, older_than=RECOVERY_INTERVAL)
         stack.callback(RecoveryThread(finish_late, RECOVERY_INTERVAL, name="programme-recovery").start().close)
         threading.Thread(target=finish, name="programme-recovery-start", daemon=True).start()
-        stack.callback(OutboxWorkerThread(context.engine, settings).start().close)
         config = uvicorn.Config(create_app(context), host=settings.api_host, port=settings.api_port, log_level="info",
                                 proxy_headers=bool(settings.forwarded_allow_ips),  # no proxy configured: trust none
                                 forwarded_allow_ips=settings.forwarded_allow_ips)  # fmt: skip

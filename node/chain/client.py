@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,21 +22,34 @@ import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types, get_abi_output_types
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from filelock import FileLock
 from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
+from web3._utils.abi import map_abi_data
+from web3._utils.normalizers import BASE_RETURN_NORMALIZERS
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import RPCEndpoint, TxReceipt
 
+from node.chain import activity
 from node.chain.errors import ChainUnavailable, ContractRevert, ErrorDecoder, TransactionReverted
 
 T = TypeVar("T")
 
 _GAS_HEADROOM_NUMERATOR = 6
 _GAS_HEADROOM_DENOMINATOR = 5  # estimate x 1.2: storage refunds and warm/cold differences between estimate and block
+
+
+@dataclass(frozen=True)
+class _Function:
+    """A contract function's selector and ABI types, worked out once per client."""
+
+    selector: bytes
+    inputs: list[str]
+    outputs: list[str]
 
 
 def new_request_ref() -> bytes:
@@ -62,6 +77,12 @@ class ChainClient:
     ) -> None:
         self.rpc_url = rpc_url
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": request_timeout}))
+        # Every transaction is signed here with its chain id, and every address is hex: web3's request validation
+        # (an eth_chainId round trip before each call and estimate) and ENS resolution only cost time (bench.api).
+        for name in ("validation", "ens_name_to_address"):
+            self.w3.middleware_onion.remove(name)
+        self._functions: dict[tuple[str, str], _Function] = {}
+        self._gas_price: tuple[float, int] | None = None
         self.account: LocalAccount = Account.from_key(private_key)
         self.receipt_timeout = receipt_timeout
         self.poll_latency = poll_latency
@@ -107,11 +128,39 @@ class ChainClient:
         raise AssertionError("unreachable")
 
     def call(self, contract: Contract, function: str, *args: Any) -> Any:
-        """Calls a view function; a revert becomes its typed error."""
+        """Calls a view function; a revert becomes its typed error.
+
+        The call is encoded and decoded with the function's cached ABI types and sent as one plain ``eth_call``
+        (web3's contract-call machinery cost several times the round trip itself, bench.api); anything unusual
+        (arguments the codec refuses, a revert, an empty answer) goes through web3's own path, which explains it.
+        """
+        view = self._abi(contract, function)
+        try:
+            data = view.selector + self.w3.codec.encode(view.inputs, args)
+        except Exception:  # noqa: BLE001 - web3's path below raises the explanatory error
+            return self._web3_call(contract, function, *args)
+        answer = self.rpc(lambda: self.w3.provider.make_request(
+            RPCEndpoint("eth_call"), [{"to": contract.address, "data": "0x" + data.hex()}, "latest"]))  # fmt: skip
+        result = answer.get("result")
+        if "error" in answer or not isinstance(result, str) or result in ("0x", ""):
+            return self._web3_call(contract, function, *args)
+        raw = self.w3.codec.decode(view.outputs, HexBytes(result))
+        decoded = map_abi_data(BASE_RETURN_NORMALIZERS, view.outputs, raw)
+        return decoded[0] if len(decoded) == 1 else decoded
+
+    def _web3_call(self, contract: Contract, function: str, *args: Any) -> Any:
         try:
             return self.rpc(lambda: contract.functions[function](*args).call())
         except ContractLogicError as exc:
             raise self._revert(exc) from exc
+
+    def _abi(self, contract: Contract, function: str) -> _Function:
+        key = (contract.address, function)
+        if key not in self._functions:
+            abi = contract.get_function_by_name(function).abi
+            self._functions[key] = _Function(function_abi_to_4byte_selector(abi), get_abi_input_types(abi),
+                                             get_abi_output_types(abi))  # fmt: skip
+        return self._functions[key]
 
     def transact(self, contract: Contract, function: str, *args: Any) -> TxReceipt:
         """Sends a state-changing call and waits for its receipt.
@@ -120,7 +169,11 @@ class ChainClient:
             ContractRevert: a subclass naming the contract's custom error, with its arguments.
             ChainUnavailable: the endpoint is unreachable or the receipt did not arrive in time.
         """
-        data = contract.encode_abi(function, args=list(args))
+        abi = self._abi(contract, function)
+        try:
+            data = "0x" + (abi.selector + self.w3.codec.encode(abi.inputs, args)).hex()
+        except Exception:  # noqa: BLE001 - web3's encoder raises the explanatory error
+            data = contract.encode_abi(function, args=list(args))
         return self.send(contract.address, data)
 
     def deploy(self, bytecode: str, constructor_data: str = "0x") -> tuple[ChecksumAddress, TxReceipt]:
@@ -137,22 +190,45 @@ class ChainClient:
             tx["to"] = to
         gas = self._estimate(tx)
         tx["gas"] = gas * _GAS_HEADROOM_NUMERATOR // _GAS_HEADROOM_DENOMINATOR
-        gas_price = self.rpc(lambda: self.w3.eth.gas_price)
+        gas_price = self._current_gas_price()
         tx["maxFeePerGas"] = gas_price * 2
         tx["maxPriorityFeePerGas"] = min(gas_price, 10**9)
         tx["type"] = 2
         del tx["from"]
         tx_hash = self._sign_and_send(tx)
         receipt = self._wait(tx_hash)
+        activity.mined()
         if receipt["status"] != 1:
             raise self._explain_failure(tx, receipt)
         return receipt
 
+    def _current_gas_price(self) -> int:
+        """The chain's gas price, read at most once a second: fees are set at twice it, which covers a base fee
+        rising for a second (at most 12.5% a block under EIP-1559), and one RPC fewer per transaction."""
+        now = time.monotonic()
+        if self._gas_price is None or now - self._gas_price[0] > 1.0:
+            self._gas_price = (now, int(self.rpc(lambda: self.w3.eth.gas_price)))
+        return self._gas_price[1]
+
     def _estimate(self, tx: dict[str, Any]) -> int:
-        try:
-            return int(self.rpc(lambda: self.w3.eth.estimate_gas(tx)))  # type: ignore[arg-type]
-        except ContractLogicError as exc:
-            raise self._revert(exc) from exc
+        call = {key: tx[key] for key in ("from", "to", "data") if key in tx}
+        return int(self._raw("eth_estimateGas", [call], reverts=True), 16)
+
+    def _raw(self, method: str, params: list[Any], *, reverts: bool = False) -> Any:
+        """One JSON-RPC request straight through the provider: web3's request and result formatting cost more than
+        the round trip on the write path (bench.api). With ``reverts``, an execution revert becomes its typed error,
+        as web3 would have raised it; any other error is a ``Web3RPCError`` with the node's message."""
+        answer = self.rpc(lambda: self.w3.provider.make_request(RPCEndpoint(method), params))
+        error = answer.get("error")
+        if error is None:
+            return answer["result"]
+        error = error if isinstance(error, dict) else {"message": str(error)}
+        message, data = str(error.get("message", error)), error.get("data")
+        if reverts and (message.startswith("execution reverted") or error.get("code") == 3):
+            if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+                raise self._decoder.decode(data)
+            raise TransactionReverted("UnknownRevert", {"message": message})
+        raise Web3RPCError(message, rpc_response=answer)
 
     def _sign_and_send(self, tx: dict[str, Any]) -> HexBytes:
         with self._nonce_section() as next_nonce:
@@ -160,8 +236,7 @@ class ChainClient:
                 tx["nonce"] = next_nonce()
                 signed = self.account.sign_transaction(tx)
                 try:
-                    raw = signed.raw_transaction
-                    return self.rpc(lambda: self.w3.eth.send_raw_transaction(raw))  # noqa: B023 - called at once
+                    return HexBytes(self._raw("eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]))
                 except Web3RPCError as exc:
                     # Another sender with this key, outside our locks, took the nonce: read it again once.
                     if attempt == 0 and "nonce" in str(exc).lower():
@@ -172,7 +247,7 @@ class ChainClient:
     @contextmanager
     def _nonce_section(self) -> Iterator[Callable[[], int]]:
         with self._thread_lock, self._file_lock:
-            yield lambda: int(self.rpc(lambda: self.w3.eth.get_transaction_count(self.address, "pending")))
+            yield lambda: int(self._raw("eth_getTransactionCount", [self.address, "pending"]), 16)
 
     def _wait(self, tx_hash: HexBytes) -> TxReceipt:
         try:

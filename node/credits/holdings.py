@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
+from node.chain.types import ProgrammeStage
 from node.credits.permissions import authorize_read_holdings
 from node.errors import NotFound
 from node.identity.permissions import Principal
@@ -18,6 +19,7 @@ from node.models.app import organisation, programme_detail
 from node.models.chain import account, holding, programme, registry_state, serial_block
 
 _h, _p, _b = holding.c, programme.c, serial_block.c
+AUTHORISED = ProgrammeStage.AUTHORISED.name.lower()
 RETIRED = {"retired_international": "international", "retired_local": "local", "retired_omge": "omge"}
 
 
@@ -59,3 +61,21 @@ def retirement_accounts(conn: Connection) -> dict[str, Any]:
              for r in rows]  # fmt: skip
     totals = {name: sum(item[name] for item in items) for name in RETIRED.values()}
     return {"government_account": government, "totals": totals, "items": items}
+
+
+def indexed_stage(conn: Connection, programme_id: int) -> str:
+    """The programme's stage as indexed (``authorised``...), for checks made before a write; 404 if none.
+
+    The projection is what the contract said once the node's own earlier writes were indexed (each answers only
+    then); the contract checks again, so a stale read can only turn into the contract's own refusal.
+    """
+    stage = conn.execute(select(_p.stage).where(_p.programme_id == programme_id)).scalar()
+    if stage is None:
+        raise NotFound(f"No programme {programme_id}.")
+    return str(stage)
+
+
+def indexed_balance(conn: Connection, programme_id: int, account_id: int) -> int:
+    """Credits of the programme the account holds, as indexed (see :func:`indexed_stage`)."""
+    balance = conn.execute(select(_h.balance).where(_h.programme_id == programme_id, _h.account_id == account_id))
+    return int(balance.scalar() or 0)

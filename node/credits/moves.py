@@ -1,10 +1,11 @@
 """Moving one holder's credits in as many chain calls as its blocks need, atomically as the user sees it (ADR 0016).
 
 Each chain call moves the holder's lowest serials first and pays for every block it touches: about 1,820 blocks fit
-in a 30M-gas block (``bench.gas``). Before a move the node reads the holder's first :data:`MAX_BLOCKS_PER_CALL`
-blocks (one ``blocksOf`` call); when they hold fewer credits than the move needs, the move is *split*: the node sends
-parts of at most that many blocks, one after the other, inside the one completing transaction of the write's intent
-(:mod:`node.programmes.changes`), and the user sees one transfer or retirement with every part's transaction.
+in a 30M-gas block (``bench.gas``). Before a move of a holder with many blocks (as indexed) the node reads its first
+:data:`MAX_BLOCKS_PER_CALL` blocks (one ``blocksOf`` call); when they hold fewer credits than the move needs, the
+move is *split*: the node sends parts of at most that many blocks, one after the other, inside the one completing
+transaction of the write's intent (:mod:`node.programmes.changes`), and the user sees one transfer or retirement
+with every part's transaction.
 
 - **References.** Part 0 uses the intent's own request reference, part *i* > 0 ``keccak(ref ‖ i)``: every part is a
   write of its own, bound to its own call by the contract (ADR 0012).
@@ -24,10 +25,12 @@ from functools import partial
 from typing import Any
 
 from eth_utils.crypto import keccak
-from sqlalchemy import Connection, Table, select, text
+from sqlalchemy import Connection, Table, func, select, text
 
 from node.chain.errors import ContractRevert
+from node.chain.types import BlockState
 from node.errors import ServiceUnavailable
+from node.models.chain import serial_block
 from node.programmes import changes
 from node.programmes.changes import Applied, ProgrammeContext
 
@@ -37,6 +40,7 @@ blocks that arrive between the plan and the call."""
 
 _LOCK_NAMESPACE = 0x4D4F_5645  # "MOVE": advisory lock namespace of moves (two-int form)
 _EMPTY = b"\0" * 32
+_HELD = BlockState.HELD.name.lower()
 
 Write = Callable[[int, bytes], Any]
 """Sends one part: (amount, request reference) -> receipt."""
@@ -72,7 +76,8 @@ def execute(
     amount a part found on chain moved. ``retry`` (the intent was attempted before) makes even a one-call move check
     its reference first, since the earlier attempt may have sent a part of another size.
     """
-    split = retry or _first_part(context, programme_id, holder, amount) < amount
+    split = retry or (_indexed_blocks(conn, programme_id, holder) > MAX_BLOCKS_PER_CALL // 2
+                      and _first_part(context, programme_id, holder, amount) < amount)  # fmt: skip
     lock = "pg_advisory_xact_lock" if split else "pg_advisory_xact_lock_shared"
     conn.execute(text(f"select {lock}(cast(:ns as integer), hashtext(:key))"),
                  {"ns": _LOCK_NAMESPACE, "key": f"{programme_id}:{holder}"})  # fmt: skip
@@ -103,6 +108,14 @@ def execute(
         refs.append(part)
         moved += size
     return Moved(parts, refs)
+
+
+def _indexed_blocks(conn: Connection, programme_id: int, holder: int) -> int:
+    """The holder's blocks of the programme as indexed: well under the limit, one call surely fits (the contract is
+    not asked; blocks that arrived since and are not indexed yet cannot make up the margin)."""
+    b = serial_block.c
+    query = select(func.count()).where(b.programme_id == programme_id, b.holder == holder, b.state == _HELD)
+    return int(conn.execute(query).scalar_one())
 
 
 def _first_part(context: ProgrammeContext, programme_id: int, holder: int, left: int) -> int:

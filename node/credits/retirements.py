@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from node.chain.types import ProgrammeStage, RetirementInput, RetirementType, omge_share
+from node.chain.types import RetirementInput, RetirementType, omge_share
 from node.config import Settings
-from node.credits import moves, notifications, settings
+from node.credits import holdings, moves, notifications, settings
 from node.credits.permissions import (
     authorize_cancel_retirement,
     authorize_recognise,
@@ -115,13 +115,10 @@ def _check(context: ProgrammeContext, conn: Connection, body: RetirementIn, *, d
            omge_bps: int | None = None) -> Checked:  # fmt: skip
     """Every rule that needs the database or the chain, before anything is written; returns the amount to retire
     (all the holder holds when none is given) and the OMGE rate to state."""
-    from node.programmes.lifecycle import on_chain
-
     settings.refuse_while_paused(conn)
     if conn.execute(select(registry_state.c.government_account)).scalar() is None:
         raise InvalidState("The registry has no Government account to retire credits into yet.")
-    state = on_chain(context, body.programme_id)
-    if state.stage != ProgrammeStage.AUTHORISED:
+    if holdings.indexed_stage(conn, body.programme_id) != holdings.AUTHORISED:
         raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot be retired.")
     holder = conn.execute(select(organisation.c.name, organisation.c.state)
                           .where(organisation.c.organisation_id == body.from_organisation_id)).first()  # fmt: skip
@@ -131,7 +128,7 @@ def _check(context: ProgrammeContext, conn: Connection, body: RetirementIn, *, d
         raise InvalidState(f"{holder.name} is suspended: its credits cannot be retired.")
     if body.country is not None and body.country == context.settings.registry_country:
         raise InvalidInput("A cross-border retirement goes to another country than the registry's.", field="country")
-    balance = int(context.registry.view("balanceOf", body.programme_id, body.from_organisation_id))
+    balance = holdings.indexed_balance(conn, body.programme_id, body.from_organisation_id)
     amount = balance if body.amount is None else body.amount
     if balance == 0:
         raise InvalidState(f"{holder.name} holds no credits of programme {body.programme_id}.", available=0)

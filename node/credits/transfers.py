@@ -18,9 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from node.chain.types import ProgrammeStage
 from node.config import Settings
-from node.credits import moves, notifications, settings
+from node.credits import holdings, moves, notifications, settings
 from node.credits.permissions import (
     authorize_cancel,
     authorize_decide,
@@ -84,17 +83,11 @@ def _row(conn: Connection, transfer_id: int) -> Row[Any]:
     return conn.execute(select(credit_transfer).where(_t.transfer_id == transfer_id)).one()
 
 
-def _balance(context: ProgrammeContext, programme_id: int, account_id: int) -> int:
-    return int(context.registry.view("balanceOf", programme_id, account_id))
-
-
-def _check(context: ProgrammeContext, conn: Connection, body: TransferIn) -> None:
-    """Every rule that needs the database or the chain, before anything is written."""
-    from node.programmes.lifecycle import on_chain  # lifecycle dispatches transfer completions here
-
+def _check(conn: Connection, body: TransferIn) -> None:
+    """Every rule that needs the database, before anything is written (the indexed chain state: the contract checks
+    again)."""
     settings.refuse_while_paused(conn)
-    state = on_chain(context, body.programme_id)
-    if state.stage != ProgrammeStage.AUTHORISED:
+    if holdings.indexed_stage(conn, body.programme_id) != holdings.AUTHORISED:
         raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot move.")
     o = organisation.c
     found = {r.organisation_id: r for r in conn.execute(
@@ -107,7 +100,7 @@ def _check(context: ProgrammeContext, conn: Connection, body: TransferIn) -> Non
             raise InvalidInput(f"No organisation {organisation_id}.", field=field)
         if found[organisation_id].state != ACTIVE:
             raise InvalidState(f"{found[organisation_id].name} is suspended: it can neither send nor receive.")
-    balance = _balance(context, body.programme_id, body.from_organisation_id)  # a request must fit now, too
+    balance = holdings.indexed_balance(conn, body.programme_id, body.from_organisation_id)  # a request must fit now
     if balance < body.amount:
         raise InvalidState(f"{found[body.from_organisation_id].name} holds {balance} credits of programme "
                            f"{body.programme_id}, fewer than {body.amount}.", available=balance)  # fmt: skip
@@ -126,7 +119,7 @@ def create(context: ProgrammeContext, principal: Principal, body: TransferIn, ke
         if existing is not None:
             changes.check_same_request(existing, digest)
             return _finish(context, int(existing.change_id))
-        _check(context, conn, body)
+        _check(conn, body)
     direct = sends_directly(principal, body.from_organisation_id)
     with context.engine.begin() as conn:
         transfer_id = conn.execute(insert(credit_transfer).values(
@@ -252,7 +245,7 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
             return _finish(context, int(row.change_id))
         if row.state != "pending":
             raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
-        _check(context, conn, TransferIn(programme_id=row.programme_id,
+        _check(conn, TransferIn(programme_id=row.programme_id,
                                                      from_organisation_id=row.from_account,
                                                      to_organisation_id=row.to_account, amount=row.amount))  # fmt: skip
     c = programme_change.c

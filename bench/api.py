@@ -1,0 +1,375 @@
+"""Transfers through the REST API against raw chain throughput, measured in the same run.
+
+    python -m bench.api [--transfers 200] [--clients 4] [--quick]
+
+Run it from the repository root. It starts a real node with tests/runtime/node.py: ``registry up`` in a subprocess
+on a temporary data directory (its own Anvil, the API with its indexer, and PostgreSQL: a fresh database on
+``DATABASE_URL``'s server if set, else the node's embedded server).
+Sets it up through the API: Root signs in and changes its first password, creates one sending and one receiving
+organisation per client (and a pair for the raw phase), registers and authorises one programme per sender and
+issues it the credits it will send. The senders' Admins get sessions signed with the node's ``JWT_SECRET``, as the
+API tests do (a new user has no password until it follows its emailed link). Then it measures, with N one-credit
+transfers each:
+
+(a) raw: one thread sends signed ``transfer(programmeId, from, to, amount, requestRef)`` transactions with the node's
+    key straight to the contract (web3, hand-built transactions: fixed gas, local nonces; toolchain.md §4 C) and
+    waits for each receipt;
+(b) api: C concurrent clients, each the Admin of its own sending organisation (so it sends at once and no two
+    clients share an account), each posting ``POST /transfers`` with an ``Idempotency-Key`` and waiting for the
+    answer, which comes once the transfer is mined and indexed. Only 201 counts: any other answer is printed and
+    the exit status is 1.
+
+Afterwards every pair's balances are read from the contract: each receiver must hold exactly what was sent to it.
+Prints a table; the last line is JSON with ``transfers``, ``clients``, ``raw_tx_per_s``, ``api_transfers_per_s``,
+``ratio`` (api / raw), ``api_p50_ms`` and ``api_p95_ms``. Target: ratio >= 0.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from filelock import FileLock
+from rich.console import Console
+from rich.table import Table
+
+from bench.indexer import _database
+from bench.load import GAS
+from node.chain.client import ChainClient, new_request_ref
+from node.chain.compiler import load_artifacts
+from node.chain.deployment import Deployment, manifest_path
+from node.chain.registry import Registry
+from node.config import ANVIL_DEV_KEY
+from node.security.tokens import Claims, issue_token
+from tests.runtime.node import Node
+
+TARGET = 0.5
+QUICK_TRANSFERS = 8
+ROOT_EMAIL = "root@bench.example.org"
+DEVELOPER = "ProgrammeDeveloper"
+REQUEST_TIMEOUT = 60.0
+
+
+class BenchNode(Node):
+    """``registry up`` (tests/runtime/node.py) with a known Root password and JWT secret, on ``DATABASE_URL``'s
+    server when one is given."""
+
+    def __init__(self, data_dir: Path, database_url: str | None) -> None:
+        super().__init__(data_dir)
+        self.database_url = database_url
+        self.root_password = secrets.token_urlsafe(18)
+        self.jwt_secret = secrets.token_urlsafe(48)
+
+    def env(self) -> dict[str, str]:
+        env = super().env() | {"REGISTRY_ROOT_EMAIL": ROOT_EMAIL, "REGISTRY_ROOT_PASSWORD": self.root_password,
+                               "JWT_SECRET": self.jwt_secret}  # fmt: skip
+        if self.database_url is not None:
+            env["DATABASE_URL"] = self.database_url
+        return env
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A sending organisation (owner of its own programme, holding ``issued`` credits) and its receiver."""
+
+    programme_id: int
+    sender: int
+    receiver: int
+    issued: int
+    headers: dict[str, str]
+    """The sender's Admin session (empty for the raw pair, sent with the node's key)."""
+
+
+@dataclass
+class Phase:
+    name: str
+    transfers: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    """Seconds per successful transfer."""
+    failures: list[str] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    """HTTP status -> answers (API phase)."""
+
+    @property
+    def succeeded(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def per_second(self) -> float:
+        return self.succeeded / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile_ms(self, percent: int) -> float:
+        if not self.latencies:
+            return 0.0
+        if len(self.latencies) == 1:
+            return self.latencies[0] * 1000
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[percent - 1] * 1000
+
+
+@dataclass
+class Result:
+    transfers: int
+    clients: int
+    raw: Phase
+    api: Phase
+    raw_moved: int
+    """Credits the raw pair's receiver holds on chain after the run."""
+    api_moved: int
+    """Credits the API pairs' receivers hold on chain after the run (all clients)."""
+    balance_errors: list[str]
+
+    @property
+    def ratio(self) -> float:
+        return self.api.per_second / self.raw.per_second if self.raw.per_second > 0 else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.raw.failures or self.api.failures or self.balance_errors)
+
+    def figures(self) -> dict[str, float]:
+        return {
+            "transfers": self.transfers,
+            "clients": self.clients,
+            "raw_tx_per_s": round(self.raw.per_second, 1),
+            "api_transfers_per_s": round(self.api.per_second, 1),
+            "ratio": round(self.ratio, 3),
+            "api_p50_ms": round(self.api.percentile_ms(50), 1),
+            "api_p95_ms": round(self.api.percentile_ms(95), 1),
+        }
+
+
+# ---------------------------------------------------------------------------------------------- set-up via the API
+
+
+def _expect(response: httpx.Response, *statuses: int) -> Any:
+    if response.status_code not in statuses:
+        raise RuntimeError(f"{response.request.method} {response.request.url.path} answered "
+                           f"{response.status_code}: {response.text[:500]}")  # fmt: skip
+    return response.json()
+
+
+def _root_session(http: httpx.Client, password: str) -> dict[str, str]:
+    """Root signs in with its first password and changes it, as an operator does after ``make up``."""
+    first = _expect(http.post("/auth/login", json={"email": ROOT_EMAIL, "password": password}), 200)
+    change = {"old_password": password, "new_password": secrets.token_urlsafe(18)}
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    renewed = _expect(http.post("/auth/password", headers=headers, json=change), 200)
+    return {"Authorization": f"Bearer {renewed['access_token']}"}
+
+
+def _organisation(http: httpx.Client, root: dict[str, str], name: str) -> tuple[int, str, int]:
+    """A new developer organisation with its Admin: (organisation id, tax id, Admin's user id)."""
+    tag = uuid.uuid4().hex[:10]
+    tax_id = f"TAX-{tag}"
+    body = {"name": f"{name} {tag}", "role": DEVELOPER, "tax_id": tax_id, "email": f"org-{tag}@bench.example.org",
+            "phone": "+234 800 000 0000", "address": "1 Bench Street, Abuja",
+            "admin": {"email": f"admin-{tag}@bench.example.org", "name": f"Admin {tag}"}}  # fmt: skip
+    created = _expect(http.post("/organisations", headers=root, json=body), 201)
+    return int(created["organisation"]["organisation_id"]), tax_id, int(created["admin_user_id"])
+
+
+def _programme(http: httpx.Client, root: dict[str, str], tax_id: str, credits: int) -> int:
+    """A programme owned by ``tax_id``'s organisation, authorised with ``credits`` issued to it."""
+    body = {
+        "title": "Bench solar programme", "external_id": f"BENCH-{uuid.uuid4().hex[:12]}", "sector": "Energy",
+        "sectoral_scope": 1, "type_of_mitigation": "Solar", "start_time": "2024-03-01T00:00:00Z",
+        "end_time": "2030-12-31T00:00:00Z", "proponents": [{"tax_id": tax_id, "percentage": 100}],
+        "credit_estimate": credits,
+        "properties": {"geographical_location": ["Lagos"], "greenhouse_gases": ["CO2"],
+                       "estimated_programme_cost_usd": "250000.00"},
+    }  # fmt: skip
+    created = _expect(http.post("/programmes", headers=root | _key(), json=body), 201)
+    programme_id = int(created["programme_id"])
+    _expect(http.post(f"/programmes/{programme_id}/authorise", headers=root | _key(),
+                      json={"issue_amount": credits}), 200)  # fmt: skip
+    return programme_id
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
+
+
+def _session(node: BenchNode, http: httpx.Client, user_id: int, organisation_id: int) -> dict[str, str]:
+    """A session of a developer organisation's new Admin, checked by the API itself (``/auth/me``)."""
+    claims = Claims(user_id, "Admin", organisation_id, DEVELOPER, "active", must_change_password=False)
+    headers = {"Authorization": f"Bearer {issue_token(claims, node.jwt_secret, 3600)}"}
+    me = _expect(http.get("/auth/me", headers=headers), 200)
+    if (me["user_id"], me["organisation_id"]) != (user_id, organisation_id):
+        raise RuntimeError(f"/auth/me answered {me} for user {user_id}")
+    return headers
+
+
+def _pairs(node: BenchNode, counts: Sequence[int]) -> list[Pair]:
+    """One pair per count (each sender issued one credit more, so that every transfer splits its block)."""
+    with httpx.Client(base_url=node.api, timeout=REQUEST_TIMEOUT) as http:
+        root = _root_session(http, node.root_password)
+        pairs = []
+        for index, count in enumerate(counts):
+            sender, tax_id, admin = _organisation(http, root, f"Sender {index}")
+            receiver, _, _ = _organisation(http, root, f"Receiver {index}")
+            programme_id = _programme(http, root, tax_id, count + 1)
+            pairs.append(Pair(programme_id, sender, receiver, count + 1, _session(node, http, admin, sender)))
+        return pairs
+
+
+# ---------------------------------------------------------------------------------------------- the two phases
+
+
+def raw_phase(client: ChainClient, registry: Registry, pair: Pair, count: int, lock_dir: Path) -> Phase:
+    """One thread: build, sign and send each transfer, then wait for its receipt, as fast as web3 goes."""
+    phase = Phase("raw chain (1 thread, web3)", count)
+    w3, account, contract = client.w3, client.account, registry.contract
+    fee = w3.eth.gas_price * 3 + 10**9
+    # The node's own nonce lock (ChainClient's file lock in ``lock_dir``): nothing else sends with this key meanwhile.
+    with FileLock(lock_dir / f"nonce-{account.address.lower()}.lock"):
+        nonce = w3.eth.get_transaction_count(account.address, "pending")
+        started = time.perf_counter()
+        for offset in range(count):
+            sent = time.perf_counter()
+            data = contract.encode_abi("transfer", args=[pair.programme_id, pair.sender, pair.receiver, 1,
+                                                         new_request_ref()])  # fmt: skip
+            tx = {"to": contract.address, "data": data, "gas": GAS, "nonce": nonce + offset, "chainId": client.chain_id,
+                  "maxFeePerGas": fee, "maxPriorityFeePerGas": 10**9, "type": 2}  # fmt: skip
+            tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=client.receipt_timeout,
+                                                          poll_latency=client.poll_latency)  # fmt: skip
+            if receipt["status"] == 1:
+                phase.latencies.append(time.perf_counter() - sent)
+            else:
+                phase.failures.append(f"raw transfer {offset} reverted: {tx_hash.to_0x_hex()}")
+        phase.seconds = time.perf_counter() - started
+    return phase
+
+
+def api_phase(api_url: str, pairs: Sequence[Pair], counts: Sequence[int]) -> Phase:
+    """``len(pairs)`` clients at once, each sending its count of one-credit transfers one after the other."""
+    phase = Phase(f"REST API ({len(pairs)} clients)", sum(counts))
+    start = threading.Barrier(len(pairs) + 1)
+    lock = threading.Lock()
+
+    def run(pair: Pair, count: int) -> None:
+        body = {"programme_id": pair.programme_id, "from_organisation_id": pair.sender,
+                "to_organisation_id": pair.receiver, "amount": 1}  # fmt: skip
+        with httpx.Client(base_url=api_url, timeout=REQUEST_TIMEOUT, headers=pair.headers) as http:
+            http.get("/health")  # the keep-alive connection is open before the clock starts
+            start.wait()
+            for _ in range(count):
+                sent = time.perf_counter()
+                try:
+                    response = http.post("/transfers", json=body, headers=_key())
+                except httpx.HTTPError as exc:
+                    with lock:
+                        phase.failures.append(f"sender {pair.sender}: {type(exc).__name__}: {exc}")
+                    continue
+                elapsed = time.perf_counter() - sent
+                with lock:
+                    phase.statuses[response.status_code] = phase.statuses.get(response.status_code, 0) + 1
+                    if response.status_code == 201 and response.json().get("state") == "executed":
+                        phase.latencies.append(elapsed)
+                    else:
+                        phase.failures.append(f"sender {pair.sender}: {response.status_code} {response.text[:300]}")
+
+    threads = [threading.Thread(target=run, args=(pair, count), name=f"client-{i}", daemon=True)
+               for i, (pair, count) in enumerate(zip(pairs, counts, strict=True))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    phase.seconds = time.perf_counter() - started
+    return phase
+
+
+def _moved(registry: Registry, pair: Pair, sent: int, errors: list[str]) -> int:
+    """What ``pair``'s receiver holds; records an error unless exactly ``sent`` credits moved."""
+    held = int(registry.view("balanceOf", pair.programme_id, pair.receiver))
+    left = int(registry.view("balanceOf", pair.programme_id, pair.sender))
+    if (held, left) != (sent, pair.issued - sent):
+        errors.append(f"programme {pair.programme_id}: receiver {pair.receiver} holds {held} (expected {sent}), "
+                      f"sender {pair.sender} {left} (expected {pair.issued - sent})")  # fmt: skip
+    return held
+
+
+def split(transfers: int, clients: int) -> list[int]:
+    return [transfers // clients + (1 if i < transfers % clients else 0) for i in range(clients)]
+
+
+def measure(transfers: int, clients: int = 4) -> Result:
+    if clients < 1 or transfers < clients:
+        raise ValueError("need at least one client and at least one transfer per client")
+    counts = split(transfers, clients)
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-")))
+        database_url = _database(stack, tmp) if os.environ.get("DATABASE_URL") else None
+        node = BenchNode(tmp / "data", database_url)
+        stack.callback(node.close)
+        try:
+            node.start()
+            *api_pairs, raw_pair = _pairs(node, [*counts, transfers])
+            lock_dir = node.data_dir / "locks"
+            client = ChainClient(node.rpc, ANVIL_DEV_KEY, lock_dir=lock_dir)
+            deployment = Deployment.load(manifest_path(node.data_dir, client.chain_id))
+            registry = Registry(client, deployment.registry, load_artifacts()["CarbonRegistry"].abi)
+            raw = raw_phase(client, registry, raw_pair, transfers, lock_dir)
+            api = api_phase(node.api, api_pairs, counts)
+        except Exception:
+            print(f"--- node log (last 4000 characters)\n{node.log()[-4000:]}", file=sys.stderr)
+            raise
+        errors: list[str] = []
+        raw_moved = _moved(registry, raw_pair, raw.succeeded, errors)
+        if raw.succeeded != transfers:
+            errors.append(f"raw: {raw.succeeded} of {transfers} transfers succeeded")
+        api_moved = 0
+        for pair, count in zip(api_pairs, counts, strict=True):
+            api_moved += _moved(registry, pair, count, errors)
+        if api_moved != api.succeeded:
+            errors.append(f"api: {api.succeeded} transfers answered 201 but {api_moved} credits moved")
+    return Result(transfers, clients, raw, api, raw_moved, api_moved, errors)
+
+
+def report(result: Result) -> None:
+    console = Console(width=100)
+    for failure in (*result.raw.failures, *result.api.failures, *result.balance_errors):
+        console.print(f"[red]FAILED[/red] {failure}", markup=True, highlight=False)
+    table = Table(title=f"Transfers: raw chain vs REST API ({result.transfers} each)")
+    for column in ("phase", "transfers", "seconds", "per second", "p50 ms", "p95 ms"):
+        table.add_column(column, justify="left" if column == "phase" else "right")
+    for phase in (result.raw, result.api):
+        table.add_row(phase.name, f"{phase.succeeded}/{phase.transfers}", f"{phase.seconds:.2f}",
+                      f"{phase.per_second:.1f}", f"{phase.percentile_ms(50):.1f}",
+                      f"{phase.percentile_ms(95):.1f}")  # fmt: skip
+    console.print(table)
+    verdict = "meets" if result.ratio >= TARGET else "MISSES"
+    console.print(f"ratio {result.ratio:.3f} (target >= {TARGET}): {verdict} the target", highlight=False)
+    print(json.dumps(result.figures()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--transfers", type=int, default=200, help="transfers per phase (default 200)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent API clients (default 4)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRANSFERS} transfers per phase (smoke run)")
+    args = parser.parse_args(argv)
+    result = measure(QUICK_TRANSFERS if args.quick else args.transfers, args.clients)
+    report(result)
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
