@@ -7,6 +7,7 @@ it is checked again when approved).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, case, func, select
@@ -63,19 +64,28 @@ def retirement_accounts(conn: Connection) -> dict[str, Any]:
     return {"government_account": government, "totals": totals, "items": items}
 
 
-def indexed_stage(conn: Connection, programme_id: int) -> str:
-    """The programme's stage as indexed (``authorised``...), for checks made before a write; 404 if none.
+@dataclass(frozen=True)
+class Snapshot:
+    """What a transfer or retirement is checked against before anything is written, as indexed: the projection is
+    what the contract said once the node's own earlier writes were indexed (each answers only then), and the
+    contract checks again, so a stale read can only turn into the contract's own refusal."""
 
-    The projection is what the contract said once the node's own earlier writes were indexed (each answers only
-    then); the contract checks again, so a stale read can only turn into the contract's own refusal.
-    """
-    stage = conn.execute(select(_p.stage).where(_p.programme_id == programme_id)).scalar()
-    if stage is None:
+    paused: bool
+    government_account: int | None
+    stage: str
+    balance: int
+
+
+def snapshot(conn: Connection, programme_id: int, account_id: int) -> Snapshot:
+    """The pause, the Government account, the programme's stage and the account's balance, in one query; 404 if
+    there is no such programme."""
+    row = conn.execute(select(
+        select(registry_state.c.paused).scalar_subquery().label("paused"),
+        select(registry_state.c.government_account).scalar_subquery().label("government_account"),
+        select(_p.stage).where(_p.programme_id == programme_id).scalar_subquery().label("stage"),
+        select(_h.balance).where(_h.programme_id == programme_id, _h.account_id == account_id)
+        .scalar_subquery().label("balance"),
+    )).one()  # fmt: skip
+    if row.stage is None:
         raise NotFound(f"No programme {programme_id}.")
-    return str(stage)
-
-
-def indexed_balance(conn: Connection, programme_id: int, account_id: int) -> int:
-    """Credits of the programme the account holds, as indexed (see :func:`indexed_stage`)."""
-    balance = conn.execute(select(_h.balance).where(_h.programme_id == programme_id, _h.account_id == account_id))
-    return int(balance.scalar() or 0)
+    return Snapshot(bool(row.paused), row.government_account, str(row.stage), int(row.balance or 0))

@@ -39,7 +39,7 @@ from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequir
 from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
 from node.models.app import credit_retirement, organisation, programme_change, programme_detail
-from node.models.chain import programme, registry_state
+from node.models.chain import programme
 from node.models.chain import retirement as chain_retirement
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
@@ -115,10 +115,11 @@ def _check(context: ProgrammeContext, conn: Connection, body: RetirementIn, *, d
            omge_bps: int | None = None) -> Checked:  # fmt: skip
     """Every rule that needs the database or the chain, before anything is written; returns the amount to retire
     (all the holder holds when none is given) and the OMGE rate to state."""
-    settings.refuse_while_paused(conn)
-    if conn.execute(select(registry_state.c.government_account)).scalar() is None:
+    state = holdings.snapshot(conn, body.programme_id, body.from_organisation_id)
+    settings.refuse_while_paused(state.paused)
+    if state.government_account is None:
         raise InvalidState("The registry has no Government account to retire credits into yet.")
-    if holdings.indexed_stage(conn, body.programme_id) != holdings.AUTHORISED:
+    if state.stage != holdings.AUTHORISED:
         raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot be retired.")
     holder = conn.execute(select(organisation.c.name, organisation.c.state)
                           .where(organisation.c.organisation_id == body.from_organisation_id)).first()  # fmt: skip
@@ -128,7 +129,7 @@ def _check(context: ProgrammeContext, conn: Connection, body: RetirementIn, *, d
         raise InvalidState(f"{holder.name} is suspended: its credits cannot be retired.")
     if body.country is not None and body.country == context.settings.registry_country:
         raise InvalidInput("A cross-border retirement goes to another country than the registry's.", field="country")
-    balance = holdings.indexed_balance(conn, body.programme_id, body.from_organisation_id)
+    balance = state.balance
     amount = balance if body.amount is None else body.amount
     if balance == 0:
         raise InvalidState(f"{holder.name} holds no credits of programme {body.programme_id}.", available=0)
@@ -169,27 +170,43 @@ def create(context: ProgrammeContext, principal: Principal, body: RetirementIn, 
             changes.check_same_request(existing, digest)
             return _finish(context, int(existing.change_id))
         checked = _check(context, conn, body, direct=direct)
-    with context.engine.begin() as conn:
-        retirement_id = conn.execute(insert(credit_retirement).values(
-            programme_id=body.programme_id, from_account=body.from_organisation_id,
-            retirement_type=body.retirement_type.value, country=body.country, beneficiary=body.beneficiary,
-            amount=checked.amount, omge_bps=checked.omge_bps, omge_amount=omge_share(checked.amount, checked.omge_bps),
-            state="executing" if direct else "pending", remarks=body.remarks,
-            initiated_by=dataclasses.asdict(principal), initiator_organisation_id=principal.organisation_id,
-        ).returning(_r.retirement_id)).scalar_one()  # fmt: skip
-        payload = {"retirement_id": retirement_id, "recognised": False, "omge_bps": checked.omge_bps,
-                   "amount": checked.amount, "request": request}  # fmt: skip
-        change_id = changes.record_in(conn, principal, RETIRE, body.programme_id, key, digest, payload)
-        conn.execute(update(credit_retirement).where(_r.retirement_id == retirement_id).values(change_id=change_id))
-        if not direct:
-            # Nothing goes on chain until the Government recognises it: the change is parked; the answer is the request.
-            view = _view(conn, retirement_id)
-            conn.execute(update(programme_change).where(programme_change.c.change_id == change_id)
-                         .values(status="parked", result={"retirement": jsonable(view)}))  # fmt: skip
-            notifications.retirement_requested(conn, context.settings,
-                                               **_facts(conn, context.settings, _row(conn, retirement_id)))  # fmt: skip
-            return view
-    return _finish(context, change_id)
+    try:
+        with context.engine.begin() as conn:
+            change_id, view = _record(context, conn, principal, body, (key, digest, request), checked, direct)
+    except changes.Recorded as recorded:  # a concurrent request with the same key recorded it first
+        return _finish(context, recorded.change_id)
+    return view if view is not None else _finish(context, change_id)
+
+
+def _record(
+    context: ProgrammeContext, conn: Connection, principal: Principal, body: RetirementIn,
+    idempotency: tuple[str | None, bytes, dict[str, Any]], checked: Checked, direct: bool,
+) -> tuple[int, dict[str, Any] | None]:  # fmt: skip
+    """Records the retirement and its change in the caller's transaction. A holder's request is parked and answered
+    at once (its view); the Government's runs once this commits (no view yet)."""
+    key, digest, request = idempotency
+    retirement_id = conn.execute(insert(credit_retirement).values(
+        programme_id=body.programme_id, from_account=body.from_organisation_id,
+        retirement_type=body.retirement_type.value, country=body.country, beneficiary=body.beneficiary,
+        amount=checked.amount, omge_bps=checked.omge_bps, omge_amount=omge_share(checked.amount, checked.omge_bps),
+        state="executing" if direct else "pending", remarks=body.remarks,
+        initiated_by=dataclasses.asdict(principal), initiator_organisation_id=principal.organisation_id,
+    ).returning(_r.retirement_id)).scalar_one()  # fmt: skip
+    payload = {"retirement_id": retirement_id, "recognised": False, "omge_bps": checked.omge_bps,
+               "amount": checked.amount, "request": request}  # fmt: skip
+    change_id, created = changes.record_in(conn, principal, RETIRE, body.programme_id, key, digest, payload)
+    if not created:
+        raise changes.Recorded(change_id)
+    conn.execute(update(credit_retirement).where(_r.retirement_id == retirement_id).values(change_id=change_id))
+    if direct:
+        return change_id, None
+    # Nothing goes on chain until the Government recognises it: the change is parked; the answer is the request.
+    view = _view(conn, retirement_id)
+    conn.execute(update(programme_change).where(programme_change.c.change_id == change_id)
+                 .values(status="parked", result={"retirement": jsonable(view)}))  # fmt: skip
+    notifications.retirement_requested(conn, context.settings,
+                                       **_facts(conn, context.settings, _row(conn, retirement_id)))  # fmt: skip
+    return change_id, view
 
 
 def _finish(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
@@ -329,12 +346,8 @@ def _cancel_by_system(conn: Connection, settings_: Settings, condition: Any, rea
     return ids
 
 
-def cancel_unfit(conn: Connection, settings_: Settings, programme_id: int, holder: int) -> list[int]:
-    """Cancels the holder's pending requests on the programme that its balance no longer covers."""
-    from node.models.chain import holding
-
-    balance = conn.execute(select(holding.c.balance).where(holding.c.programme_id == programme_id,
-                                                           holding.c.account_id == holder)).scalar() or 0  # fmt: skip
+def cancel_unfit(conn: Connection, settings_: Settings, programme_id: int, holder: int, balance: int) -> list[int]:
+    """Cancels the holder's pending requests on the programme that its (indexed) ``balance`` no longer covers."""
     return _cancel_by_system(
         conn, settings_, (_r.programme_id == programme_id) & (_r.from_account == holder) & (_r.amount > balance),
         f"Cancelled by the registry: the holder now holds {balance} credits.",

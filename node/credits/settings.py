@@ -65,8 +65,7 @@ def set_omge_rate(context: ProgrammeContext, principal: Principal, omge_bps: int
         return read(conn, registry)
 
 
-def refuse_while_paused(conn: Connection) -> None:
+def refuse_while_paused(paused: bool) -> None:
     """Transfers are checked against the pause before anything is recorded (the contract checks it again)."""
-    paused = conn.execute(select(registry_state.c.paused)).scalar()
     if paused:
         raise InvalidState("Transfers and retirements are paused registry-wide by the Government.")

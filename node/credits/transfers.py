@@ -86,8 +86,9 @@ def _row(conn: Connection, transfer_id: int) -> Row[Any]:
 def _check(conn: Connection, body: TransferIn) -> None:
     """Every rule that needs the database, before anything is written (the indexed chain state: the contract checks
     again)."""
-    settings.refuse_while_paused(conn)
-    if holdings.indexed_stage(conn, body.programme_id) != holdings.AUTHORISED:
+    state = holdings.snapshot(conn, body.programme_id, body.from_organisation_id)
+    settings.refuse_while_paused(state.paused)
+    if state.stage != holdings.AUTHORISED:
         raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot move.")
     o = organisation.c
     found = {r.organisation_id: r for r in conn.execute(
@@ -100,7 +101,7 @@ def _check(conn: Connection, body: TransferIn) -> None:
             raise InvalidInput(f"No organisation {organisation_id}.", field=field)
         if found[organisation_id].state != ACTIVE:
             raise InvalidState(f"{found[organisation_id].name} is suspended: it can neither send nor receive.")
-    balance = holdings.indexed_balance(conn, body.programme_id, body.from_organisation_id)  # a request must fit now
+    balance = state.balance  # a request must fit now, too
     if balance < body.amount:
         raise InvalidState(f"{found[body.from_organisation_id].name} holds {balance} credits of programme "
                            f"{body.programme_id}, fewer than {body.amount}.", available=balance)  # fmt: skip
@@ -114,41 +115,50 @@ def create(context: ProgrammeContext, principal: Principal, body: TransferIn, ke
     key = changes.clean_key(key)
     request = body.model_dump(mode="json")
     digest = changes.request_hash(TRANSFER, body.programme_id, request)
-    with context.engine.connect() as conn:
-        existing = changes.find(conn, principal, TRANSFER, key)
-        if existing is not None:
-            changes.check_same_request(existing, digest)
-            return _finish(context, int(existing.change_id))
-        _check(conn, body)
     direct = sends_directly(principal, body.from_organisation_id)
-    with context.engine.begin() as conn:
-        transfer_id = conn.execute(insert(credit_transfer).values(
-            programme_id=body.programme_id, from_account=body.from_organisation_id, to_account=body.to_organisation_id,
-            amount=body.amount, state="executing" if direct else "pending", remarks=body.remarks,
-            initiated_by=dataclasses.asdict(principal), initiator_organisation_id=principal.organisation_id,
-        ).returning(_t.transfer_id)).scalar_one()  # fmt: skip
-        # A request also gets its change row now: it is the idempotency record of the key; it runs on approval.
-        payload = {"transfer_id": transfer_id, "approved": False, **request}
-        change_id = changes.record_in(conn, principal, TRANSFER, body.programme_id, key, digest, payload)
-        conn.execute(update(credit_transfer).where(_t.transfer_id == transfer_id).values(change_id=change_id))
-        if not direct:
-            # Nothing goes on chain until the sender approves: the change is parked, its answer is the request.
-            view = _view(conn, transfer_id)
-            conn.execute(update(programme_change).where(programme_change.c.change_id == change_id)
-                         .values(status="parked", result={"transfer": jsonable(view)}))  # fmt: skip
-            row = _row(conn, transfer_id)
-            notifications.transfer_requested(conn, context.settings, initiator_id=row.initiator_organisation_id,
-                                             **_facts(conn, context.settings, row))  # fmt: skip
-            return view
-    return _finish(context, change_id)
+    try:
+        with context.engine.begin() as conn:
+            existing = changes.find(conn, principal, TRANSFER, key)
+            if existing is not None:
+                changes.check_same_request(existing, digest)
+                raise changes.Recorded(int(existing.change_id))
+            _check(conn, body)
+            transfer_id = conn.execute(insert(credit_transfer).values(
+                programme_id=body.programme_id, from_account=body.from_organisation_id,
+                to_account=body.to_organisation_id, amount=body.amount, state="executing" if direct else "pending",
+                remarks=body.remarks, initiated_by=dataclasses.asdict(principal),
+                initiator_organisation_id=principal.organisation_id,
+            ).returning(_t.transfer_id)).scalar_one()  # fmt: skip
+            # A request also gets its change row now: it is the idempotency record of the key; it runs on approval.
+            payload = {"transfer_id": transfer_id, "approved": False, **request}
+            change_id, created = changes.record_in(conn, principal, TRANSFER, body.programme_id, key, digest, payload)
+            if not created:  # a concurrent request with this key got there first: ours is rolled back
+                raise changes.Recorded(change_id)
+            conn.execute(update(credit_transfer).where(_t.transfer_id == transfer_id).values(change_id=change_id))
+            if not direct:
+                # Nothing goes on chain until the sender approves: the change is parked, its answer is the request.
+                view = _view(conn, transfer_id)
+                conn.execute(update(programme_change).where(programme_change.c.change_id == change_id)
+                             .values(status="parked", result={"transfer": jsonable(view)}))  # fmt: skip
+                row = _row(conn, transfer_id)
+                notifications.transfer_requested(conn, context.settings, initiator_id=row.initiator_organisation_id,
+                                                 **_facts(conn, context.settings, row))  # fmt: skip
+                return view
+    except changes.Recorded as recorded:  # a retry: answered as the first attempt is answered
+        return _finish(context, recorded.change_id)
+    return _run(context, change_id)
 
 
 def _finish(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
+    """The answer to a retry: a request awaiting its sender as it is now, else the write driven to its end."""
     with context.engine.connect() as conn:
         row = conn.execute(select(programme_change).where(programme_change.c.change_id == change_id)).one()
-    if row.status == "parked":  # a request awaiting its sender: the answer is the request as it is now
-        with context.engine.connect() as conn:
+        if row.status == "parked":
             return _view(conn, int(row.payload["transfer_id"]))
+    return _run(context, change_id)
+
+
+def _run(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
     from node.programmes.lifecycle import complete
 
     try:
@@ -205,13 +215,14 @@ def cancel_what_no_longer_fits(conn: Connection, settings_: Settings, programme_
     transfer and retirement requests on the programme that its balance no longer covers are cancelled."""
     from node.credits import retirements  # retirements build on transfers
 
-    _cancel_unfit_transfers(conn, settings_, programme_id, sender)
-    retirements.cancel_unfit(conn, settings_, programme_id, sender)
-
-
-def _cancel_unfit_transfers(conn: Connection, settings_: Settings, programme_id: int, sender: int) -> None:
     balance = conn.execute(select(holding.c.balance).where(holding.c.programme_id == programme_id,
                                                            holding.c.account_id == sender)).scalar() or 0  # fmt: skip
+    _cancel_unfit_transfers(conn, settings_, programme_id, sender, balance)
+    retirements.cancel_unfit(conn, settings_, programme_id, sender, balance)
+
+
+def _cancel_unfit_transfers(conn: Connection, settings_: Settings, programme_id: int, sender: int,
+                            balance: int) -> None:  # fmt: skip
     reason = f"Cancelled by the registry: the sender now holds {balance} credits."
     ids = conn.execute(update(credit_transfer).where(
         _t.programme_id == programme_id, _t.from_account == sender, _t.state == "pending", _t.amount > balance,
@@ -262,7 +273,7 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
         payload = change.payload | {"approved": True, "approved_by": dataclasses.asdict(principal)}
         conn.execute(update(programme_change).where(c.change_id == row.change_id)
                      .values(status="pending", payload=payload, result=None))  # fmt: skip
-    return _finish(context, int(row.change_id))
+    return _run(context, int(row.change_id))
 
 
 def reject(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:

@@ -44,6 +44,15 @@ WaitIndexed = Callable[[int], None]
 """Blocks until the indexer has applied the given block (raises :class:`IndexerBehind` when it does not in time)."""
 
 
+class Recorded(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a recording transaction when the key's write is already recorded, to roll back the caller's
+    own rows and answer as that write answers."""
+
+    def __init__(self, change_id: int) -> None:
+        super().__init__(change_id)
+        self.change_id = change_id
+
+
 class IdempotencyKeyReused(InvalidInput):
     type_slug = "idempotency-key-reused"
     title = "Idempotency key reused"
@@ -113,7 +122,7 @@ def record(
     """Commits the write's intent and returns its id (the existing one when a concurrent retry got there first)."""
     try:
         with engine.begin() as conn:
-            return record_in(conn, principal, operation, programme_id, key, digest, payload)
+            return record_in(conn, principal, operation, programme_id, key, digest, payload)[0]
     except IntegrityError as exc:  # uq_programme_change_details_pending: one details change at a time
         raise InvalidState(
             f"Another change to programme {programme_id}'s details is being recorded; try again in a moment."
@@ -123,8 +132,10 @@ def record(
 def record_in(
     conn: Connection, principal: Principal, operation: str, programme_id: int | None, key: str | None,
     digest: bytes, payload: dict[str, Any],
-) -> int:  # fmt: skip
-    """:func:`record` in the caller's transaction, for a write recorded together with rows of its own."""
+) -> tuple[int, bool]:  # fmt: skip
+    """:func:`record` in the caller's transaction, for a write recorded together with rows of its own; also says
+    whether this call recorded it (False: a concurrent request with the same key did, and the caller's own rows
+    must be rolled back)."""
     values = {
         "operation": operation, "programme_id": programme_id, "idempotency_scope": scope_of(principal),
         "idempotency_key": key, "request_hash": digest, "request_ref": os.urandom(32), "payload": payload,
@@ -141,8 +152,8 @@ def record_in(
         existing = find(conn, principal, operation, key)
         assert existing is not None
         check_same_request(existing, digest)
-        change_id = existing.change_id
-    return int(change_id)
+        return int(existing.change_id), False
+    return int(change_id), True
 
 
 Step = Callable[[Connection, Row[Any]], dict[str, Any]]
