@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Sequence,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from node.db.engine import app_metadata as metadata
@@ -322,3 +336,15 @@ credit_retirement = Table(
     Index("ix_credit_retirement_from", "from_account", "retirement_id"),
     comment="Credit retirements and retirement requests (reference §6.4); the chain write is a programme_change",
 )
+
+request_namespace = Table(
+    "request_namespace",
+    metadata,
+    Column("namespace", LargeBinary, nullable=False),
+    Column("singleton", Boolean, primary_key=True, server_default=text("true")),
+    CheckConstraint("singleton", name="singleton"),
+    CheckConstraint("length(namespace) = 16", name="length"),
+    comment="The 16 random bytes of this database's sequenced request references (one row)",
+)
+request_ref_seq = Sequence("request_ref_seq", metadata=metadata, schema="app", start=0, minvalue=0)
+"""Numbers the node's writes within its namespace (``node.programmes.changes``)."""

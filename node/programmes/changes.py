@@ -6,8 +6,9 @@ transaction, driven to completion by :func:`node.intents.drive`) and its *idempo
 - a client's ``Idempotency-Key`` is namespaced by the caller (``user:<id>`` or ``api-key:<id>``) and the operation,
   so two clients, or one client's two operations, never share a record;
 - the record keeps the SHA-256 of the validated request: the same key with another request is refused (422);
-- the chain request reference is 32 random bytes stored on the record, never derived from the client's key, so no
-  two writes can share one; the contract also binds each reference to its call (ADR 0012);
+- the chain request reference is stored on the record, never derived from the client's key: a sequenced reference
+  (this database's random namespace and the next number of a sequence, ADR 0015), so no two writes share one and
+  two consecutive ones share a storage word on chain; the contract also binds each reference to its call (ADR 0012);
 - a retry of a finished write answers what the first attempt answered (stored on the record), a retry of a
   refused one the same problem, and a retry of an unfinished one (the API crashed between the chain and the
   answer) drives it on: the chain says "already applied", the write is found by its reference in the indexed
@@ -18,22 +19,22 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, LargeBinary, Row, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from node import intents
 from node.chain.errors import ChainPermissionDenied, ContractRevert, RequestAlreadyApplied
 from node.chain.registry import Registry
+from node.chain.types import SEQUENCED_REF_TAG
 from node.config import Settings
 from node.errors import IndexerBehind, InvalidInput, InvalidState, RegistryError, ServiceUnavailable
 from node.identity.permissions import Principal
-from node.models.app import programme_change
+from node.models.app import programme_change, request_namespace, request_ref_seq
 from node.models.chain import event
 from node.programmes.canonical import canonical_bytes
 
@@ -138,7 +139,7 @@ def record_in(
     must be rolled back)."""
     values = {
         "operation": operation, "programme_id": programme_id, "idempotency_scope": scope_of(principal),
-        "idempotency_key": key, "request_hash": digest, "request_ref": os.urandom(32), "payload": payload,
+        "idempotency_key": key, "request_hash": digest, "request_ref": next_request_ref(), "payload": payload,
         "requested_by": dataclasses.asdict(principal),
     }  # fmt: skip
     statement = insert(programme_change).values(values)
@@ -154,6 +155,14 @@ def record_in(
         check_same_request(existing, digest)
         return int(existing.change_id), False
     return int(change_id), True
+
+
+def next_request_ref() -> ColumnElement[bytes]:
+    """The next sequenced request reference of this database, as SQL evaluated by the INSERT itself (no round
+    trip): ``tag | namespace | sequence`` (ADR 0015). Consecutive writes pair up in one storage word on chain."""
+    namespace = select(request_namespace.c.namespace).scalar_subquery()
+    tagged = literal(SEQUENCED_REF_TAG, LargeBinary).op("||")(namespace)
+    return tagged.op("||", return_type=LargeBinary)(func.int8send(request_ref_seq.next_value()))
 
 
 Step = Callable[[Connection, Row[Any]], dict[str, Any]]

@@ -219,3 +219,19 @@ def test_the_government_sets_the_omge_rate_on_chain(app_client: TestClient, worl
     assert shown["omge_rate_bps"] == 250
     app_client.put(rate, json={"omge_bps": 100}, headers=world.headers("gov_admin"))
     assert world.registry.omge_rate() == 100
+
+
+def test_the_node_writes_with_sequenced_references_that_pair_on_chain(app_client: TestClient, world: World) -> None:
+    registry, dev, cert = world.registry, world.developer, world.certifier
+    pid = authorised(app_client, world, 10)
+    for _ in range(2):
+        assert send(app_client, world, "dev_admin", pid, dev, cert, 1).status_code == 201
+    with world.engine.connect() as conn:
+        refs = [bytes(r) for r in conn.execute(text(
+            "select request_ref from app.programme_change where operation = 'transfer' and programme_id = :p "
+            "order by change_id"), {"p": pid}).scalars()]  # fmt: skip
+        namespace = bytes(conn.execute(text("select namespace from app.request_namespace")).scalar_one())
+    assert [ref[:24] for ref in refs] == [b"NCRSEQ01" + namespace] * 2
+    first, second = (int.from_bytes(ref[24:], "big") for ref in refs)
+    assert second > first
+    assert all(bytes(registry.view("requestDigest", ref)) != b"\0" * 32 for ref in refs)
