@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from node.chain.types import RetirementInput, RetirementType, omge_share
 from node.config import Settings
-from node.credits import holdings, moves, notifications, settings
+from node.credits import holdings, moves, notifications, settings, tracked
 from node.credits.permissions import (
     authorize_cancel_retirement,
     authorize_recognise,
@@ -78,6 +78,9 @@ def _select() -> Any:
 
 def _view(conn: Connection, retirement_id: int) -> dict[str, Any]:
     return shape(conn.execute(_select().where(_r.retirement_id == retirement_id)).one())
+
+
+TRACKED = tracked.Tracked(credit_retirement, _r.retirement_id, "retirement_id", "retirement", _view)
 
 
 def _row(conn: Connection, retirement_id: int, *, lock: bool = False) -> Row[Any]:
@@ -168,14 +171,14 @@ def create(context: ProgrammeContext, principal: Principal, body: RetirementIn, 
         existing = changes.find(conn, principal, RETIRE, key)
         if existing is not None:
             changes.check_same_request(existing, digest)
-            return _finish(context, int(existing.change_id))
+            return tracked.finish(context, TRACKED, int(existing.change_id))
         checked = _check(context, conn, body, direct=direct)
     try:
         with context.engine.begin() as conn:
             change_id, view = _record(context, conn, principal, body, (key, digest, request), checked, direct)
     except changes.Recorded as recorded:  # a concurrent request with the same key recorded it first
-        return _finish(context, recorded.change_id)
-    return view if view is not None else _finish(context, change_id)
+        return tracked.finish(context, TRACKED, recorded.change_id)
+    return view if view is not None else tracked.run(context, TRACKED, change_id)
 
 
 def _record(
@@ -207,33 +210,6 @@ def _record(
     notifications.retirement_requested(conn, context.settings,
                                        **_facts(conn, context.settings, _row(conn, retirement_id)))  # fmt: skip
     return change_id, view
-
-
-def _finish(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
-    with context.engine.connect() as conn:
-        row = conn.execute(select(programme_change).where(programme_change.c.change_id == change_id)).one()
-    if row.status == "parked":
-        with context.engine.connect() as conn:
-            return _view(conn, int(row.payload["retirement_id"]))
-    from node.programmes.lifecycle import complete
-
-    try:
-        result = changes.run(context.engine, change_id, lambda c, r: complete(context, c, r))
-    except Exception:
-        _mark_failed_if_abandoned(context, change_id)
-        raise
-    view: dict[str, Any] = result["retirement"]
-    return view
-
-
-def _mark_failed_if_abandoned(context: ProgrammeContext, change_id: int) -> None:
-    c = programme_change.c
-    with context.engine.begin() as conn:
-        change = conn.execute(select(c.status, c.payload).where(c.change_id == change_id)).one()
-        if change.status == "failed":
-            conn.execute(update(credit_retirement).where(_r.retirement_id == change.payload["retirement_id"],
-                                                         _r.state == "executing")
-                         .values(state="failed", updated_at=func.now()))  # fmt: skip
 
 
 def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict[str, Any]:
@@ -278,7 +254,7 @@ def recognise(context: ProgrammeContext, principal: Principal, retirement_id: in
     with context.engine.connect() as conn:
         row = _row(conn, retirement_id)
         if row.state in ("executing", "recognised") and row.change_id is not None:
-            return _finish(context, int(row.change_id))
+            return tracked.finish(context, TRACKED, int(row.change_id))
         if row.state != "pending":
             raise InvalidState(f"Retirement {retirement_id} is {row.state}; only a pending request can be recognised.")
         _check(context, conn, _body(row), direct=False, omge_bps=row.omge_bps)
@@ -295,7 +271,7 @@ def recognise(context: ProgrammeContext, principal: Principal, retirement_id: in
         payload = change.payload | {"recognised": True, "recognised_by": dataclasses.asdict(principal)}
         conn.execute(update(programme_change).where(c.change_id == row.change_id)
                      .values(status="pending", payload=payload, result=None))  # fmt: skip
-    return _finish(context, int(row.change_id))
+    return tracked.run(context, TRACKED, int(row.change_id))
 
 
 def not_recognise(context: ProgrammeContext, principal: Principal, retirement_id: int,

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from node.config import Settings
-from node.credits import holdings, moves, notifications, settings
+from node.credits import holdings, moves, notifications, settings, tracked
 from node.credits.permissions import (
     authorize_cancel,
     authorize_decide,
@@ -77,6 +77,9 @@ def _facts(conn: Connection, settings_: Settings, row: Any) -> dict[str, Any]:
     return {"transfer_id": row.transfer_id, "programme_id": row.programme_id, "programme_title": title or "",
             "amount": row.amount, "from_id": row.from_account, "to_id": row.to_account,
             "link": f"{settings_.public_url.rstrip('/')}/transfers/{row.transfer_id}"}  # fmt: skip
+
+
+TRACKED = tracked.Tracked(credit_transfer, _t.transfer_id, "transfer_id", "transfer", _view)
 
 
 def _row(conn: Connection, transfer_id: int) -> Row[Any]:
@@ -145,39 +148,8 @@ def create(context: ProgrammeContext, principal: Principal, body: TransferIn, ke
                                                  **_facts(conn, context.settings, row))  # fmt: skip
                 return view
     except changes.Recorded as recorded:  # a retry: answered as the first attempt is answered
-        return _finish(context, recorded.change_id)
-    return _run(context, change_id)
-
-
-def _finish(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
-    """The answer to a retry: a request awaiting its sender as it is now, else the write driven to its end."""
-    with context.engine.connect() as conn:
-        row = conn.execute(select(programme_change).where(programme_change.c.change_id == change_id)).one()
-        if row.status == "parked":
-            return _view(conn, int(row.payload["transfer_id"]))
-    return _run(context, change_id)
-
-
-def _run(context: ProgrammeContext, change_id: int) -> dict[str, Any]:
-    from node.programmes.lifecycle import complete
-
-    try:
-        result = changes.run(context.engine, change_id, lambda c, r: complete(context, c, r))
-    except Exception:
-        _mark_failed_if_abandoned(context, change_id)
-        raise
-    view: dict[str, Any] = result["transfer"]
-    return view
-
-
-def _mark_failed_if_abandoned(context: ProgrammeContext, change_id: int) -> None:
-    c = programme_change.c
-    with context.engine.begin() as conn:
-        status = conn.execute(select(c.status, c.payload).where(c.change_id == change_id)).one()
-        if status.status == "failed":
-            conn.execute(update(credit_transfer).where(_t.transfer_id == status.payload["transfer_id"],
-                                                       _t.state == "executing")
-                         .values(state="failed", updated_at=func.now()))  # fmt: skip
+        return tracked.finish(context, TRACKED, recorded.change_id)
+    return tracked.run(context, TRACKED, change_id)
 
 
 def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict[str, Any]:
@@ -253,7 +225,7 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
             raise NotFound(f"No transfer {transfer_id}.")
         authorize_decide(principal, row.from_account)
         if row.state in ("executing", "approved") and row.change_id is not None:
-            return _finish(context, int(row.change_id))
+            return tracked.finish(context, TRACKED, int(row.change_id))
         if row.state != "pending":
             raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
         _check(conn, TransferIn(programme_id=row.programme_id,
@@ -273,7 +245,7 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
         payload = change.payload | {"approved": True, "approved_by": dataclasses.asdict(principal)}
         conn.execute(update(programme_change).where(c.change_id == row.change_id)
                      .values(status="pending", payload=payload, result=None))  # fmt: skip
-    return _run(context, int(row.change_id))
+    return tracked.run(context, TRACKED, int(row.change_id))
 
 
 def reject(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""What transfers and retirements share around their ``programme_change``: each is a row of its own table (the
+request as users see it) tied to a change (the chain write and idempotency record, ADR 0014). A retry is answered
+from the change: a parked request as it is now, otherwise the write driven to its end; a write the contract refused
+for good leaves its row ``failed``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table, func, select, update
+
+from node.models.app import programme_change
+from node.programmes import changes
+from node.programmes.changes import ProgrammeContext
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One kind of tracked request: its table, id column, the payload key naming its row, the key of the change's
+    result that holds the answer, and how the API shows a row."""
+
+    table: Table
+    id_column: Column[Any]
+    payload_key: str
+    result_key: str
+    view: Callable[[Connection, int], dict[str, Any]]
+
+
+def finish(context: ProgrammeContext, tracked: Tracked, change_id: int) -> dict[str, Any]:
+    """The answer to a retry: a request still awaiting its decision as it is now, else the write driven to its end."""
+    with context.engine.connect() as conn:
+        row = conn.execute(select(programme_change).where(programme_change.c.change_id == change_id)).one()
+        if row.status == "parked":
+            return tracked.view(conn, int(row.payload[tracked.payload_key]))
+    return run(context, tracked, change_id)
+
+
+def run(context: ProgrammeContext, tracked: Tracked, change_id: int) -> dict[str, Any]:
+    """Drives the change (chain write, wait for the index, completion) and returns the row as the API shows it."""
+    from node.programmes.lifecycle import complete  # lifecycle dispatches every change's completion
+
+    try:
+        result = changes.run(context.engine, change_id, lambda c, r: complete(context, c, r))
+    except Exception:
+        _mark_failed_if_abandoned(context, tracked, change_id)
+        raise
+    view: dict[str, Any] = result[tracked.result_key]
+    return view
+
+
+def _mark_failed_if_abandoned(context: ProgrammeContext, tracked: Tracked, change_id: int) -> None:
+    c = programme_change.c
+    with context.engine.begin() as conn:
+        change = conn.execute(select(c.status, c.payload).where(c.change_id == change_id)).one()
+        if change.status == "failed":
+            conn.execute(update(tracked.table).where(tracked.id_column == change.payload[tracked.payload_key],
+                                                     tracked.table.c.state == "executing")
+                         .values(state="failed", updated_at=func.now()))  # fmt: skip
