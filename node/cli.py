@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import asdict
 from functools import partial
@@ -17,11 +18,12 @@ from sqlalchemy import Engine
 
 from node.background import BackgroundProcess
 from node.chain.compiler import build_dir, compile_contracts
+from node.chain.deployment import Deployment
 from node.config import Settings, get_settings
 from node.context import NodeContext
 from node.db import migrate
 from node.db.engine import make_engine
-from node.email.worker import OutboxWorker
+from node.email.worker import OutboxWorker, OutboxWorkerThread
 from node.identity import login_attempts, suspension
 from node.identity.bootstrap import SetupResult
 from node.identity.bootstrap import setup as bootstrap
@@ -73,7 +75,8 @@ def up() -> None:
         rounds = login_attempts.with_pruning(partial(recover, older_than=RECOVERY_INTERVAL), context.engine, settings)
         stack.callback(RecoveryThread(rounds, RECOVERY_INTERVAL).start().close)  # each round also prunes attempts
         # The indexer and the email outbox run in a child process, off the API's interpreter lock.
-        background = BackgroundProcess(settings, endpoints.database_url, endpoints.rpc_url, context.deployment)
+        background = BackgroundProcess(_background_work, settings, endpoints.database_url, endpoints.rpc_url,
+                                       context.deployment)  # fmt: skip
         stack.callback(background.start().close)
         # Programme writes a crash left after their chain transaction complete once the indexer has their block.
         waiter = stack.enter_context(IndexWaiter(context.engine))
@@ -89,6 +92,23 @@ def up() -> None:
         with suppress(KeyboardInterrupt):
             uvicorn.Server(config).run()
     typer.echo("Registry node stopped.")
+
+
+def _background_work(settings: Settings, database_url: str, rpc_url: str, deployment: Deployment) -> Callable[[], None]:
+    """What `up`'s background process runs (ADR 0017): the indexer with its location worker, and the email outbox.
+    Returns how to stop them."""
+    from indexer.service import IndexerThreads
+
+    engine = make_engine(database_url)
+    indexer = IndexerThreads(settings, engine, rpc_url, deployment).start()
+    outbox = OutboxWorkerThread(engine, settings).start()
+
+    def close() -> None:
+        outbox.close()
+        indexer.close()
+        engine.dispose()
+
+    return close
 
 
 def _announce(result: SetupResult, root_email: str) -> None:
