@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from web3.types import RPCEndpoint
 
-from bench.load import CHUNK, send_presigned, wait_mined
+from bench.load import send_presigned, wait_mined
 from node.chain.client import new_request_ref
 from node.config import ANVIL_DEV_KEY
 from node.credits.moves import MAX_BLOCKS_PER_CALL
@@ -23,6 +24,8 @@ from tests.api.programmes.test_programme_lifecycle import create
 
 pytestmark = pytest.mark.slow
 BLOCKS = 10_000
+PER_BLOCK = 200
+"""Issuances sent before mining while fragmenting: a few full blocks instead of one block per issuance."""
 
 
 def fragmented_programme(app_client: TestClient, world: World) -> tuple[int, int]:
@@ -39,8 +42,16 @@ def fragmented_programme(app_client: TestClient, world: World) -> tuple[int, int
                            headers=world.headers("root") | {"Idempotency-Key": unique("auth-")})  # fmt: skip
     assert done.status_code == 200, done.text
     calls = [("issue", [pid, 2, new_request_ref()]) for _ in range(BLOCKS - 1)]
-    for start in range(0, len(calls), CHUNK):
-        wait_mined(world.registry, send_presigned(world.registry, ANVIL_DEV_KEY, calls[start : start + CHUNK])[-1])
+    w3 = world.registry.client.w3
+    w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])  # a few full blocks, not 9,999 tiny ones
+    try:
+        for start in range(0, len(calls), PER_BLOCK):
+            hashes = send_presigned(world.registry, ANVIL_DEV_KEY, calls[start : start + PER_BLOCK])
+            while w3.provider.make_request(RPCEndpoint("eth_getTransactionReceipt"), [hashes[-1]])["result"] is None:
+                w3.provider.make_request(RPCEndpoint("evm_mine"), [])  # as many blocks as the pool fills
+            wait_mined(world.registry, hashes[-1])
+    finally:
+        w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
     for holder in (world.developer, other):
         assert len(world.registry.blocks_of(pid, holder, page_size=2_000)) == BLOCKS
     return pid, other
