@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
 from api.identity.params import OrganisationId
@@ -24,6 +24,8 @@ from node.credits.schemas import Decision, TransferIn
 
 router = APIRouter(tags=["credits"])
 TransferId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CreatedFrom = Annotated[AwareDatetime | None, Query(description="Made at or after this time (with its UTC offset)")]
+CreatedBefore = Annotated[AwareDatetime | None, Query(description="Made before this time (with its UTC offset)")]
 TransferState = StrEnum("TransferState", {name: name for name in transfers.STATES})  # type: ignore[misc]
 
 
@@ -127,6 +129,7 @@ def list_transfers(
     programme_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Sender or receiver")] = None,
     state: Annotated[TransferState | None, Query()] = None,
+    created_from: CreatedFrom = None, created_before: CreatedBefore = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
     after: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -135,6 +138,7 @@ def list_transfers(
     with context_of(request).engine.connect() as conn:
         return transfers.list_transfers(conn, principal, programme_id=programme_id, organisation_id=organisation_id,
                                         state=state.value if state else None, after=after, limit=limit,
+                                        created=(created_from, created_before),
                                         newest_first=order == "desc")  # fmt: skip
 
 

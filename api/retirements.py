@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
+from api.credits import CreatedBefore, CreatedFrom
 from api.indexing import IndexWaiterDep
 from api.problems import documented
 from api.programmes import IdempotencyKey, programme_context
@@ -75,6 +76,7 @@ def list_retirements(
     organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="The holder")] = None,
     state: Annotated[RetirementState | None, Query()] = None,
     retirement_type: Annotated[RetirementKind | None, Query()] = None,
+    created_from: CreatedFrom = None, created_before: CreatedBefore = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
     after: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -84,7 +86,7 @@ def list_retirements(
         return retirements.list_retirements(
             conn, principal, programme_id=programme_id, organisation_id=organisation_id,
             state=state.value if state else None, retirement_type=retirement_type.value if retirement_type else None,
-            after=after, limit=limit, newest_first=order == "desc",
+            created=(created_from, created_before), after=after, limit=limit, newest_first=order == "desc",
         )  # fmt: skip
 
 

@@ -34,7 +34,7 @@ from node.credits.permissions import (
     retires_directly,
     visible_retirements,
 )
-from node.credits.schemas import Decision, RetirementIn, RetirementKind
+from node.credits.schemas import Decision, Period, RetirementIn, RetirementKind, within
 from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
@@ -357,15 +357,18 @@ def get_retirement(conn: Connection, principal: Principal, retirement_id: int) -
 
 def list_retirements(
     conn: Connection, principal: Principal, *, programme_id: int | None, organisation_id: int | None,
-    state: str | None, retirement_type: str | None, after: int | None, limit: int, newest_first: bool,
+    state: str | None, retirement_type: str | None, created: Period = (None, None), after: int | None, limit: int,
+    newest_first: bool,
 ) -> dict[str, Any]:  # fmt: skip
-    """A keyset page of the retirements the caller may read, newest first by default."""
+    """A keyset page of the retirements the caller may read, newest first by default; ``created`` bounds the time
+    they were made (from, before)."""
     query = _select().where(visible_retirements(principal))
     filters: Sequence[tuple[Any, Any]] = ((programme_id, _r.programme_id), (organisation_id, _r.from_account),
                                           (state, _r.state), (retirement_type, _r.retirement_type))  # fmt: skip
     for value, column in filters:
         if value is not None:
             query = query.where(column == value)
+    query = within(query, _r.created_at, created)
     if after is not None:
         query = query.where(_r.retirement_id < after if newest_first else _r.retirement_id > after)
     order = _r.retirement_id.desc() if newest_first else _r.retirement_id.asc()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,3 +75,17 @@ class RetirementIn(BaseModel):
         elif self.country is not None or self.beneficiary is not None:
             raise ValueError("only a cross-border retirement has a receiving country and a beneficiary")
         return self
+
+
+Period = tuple[datetime | None, datetime | None]
+"""A half-open time range for list filters: (from, before); either end may be open."""
+
+
+def within(query: Any, column: Any, period: Period) -> Any:
+    """``query`` limited to rows whose ``column`` falls in ``period``."""
+    start, end = period
+    if start is not None:
+        query = query.where(column >= start)
+    if end is not None:
+        query = query.where(column < end)
+    return query

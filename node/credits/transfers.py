@@ -27,7 +27,7 @@ from node.credits.permissions import (
     sends_directly,
     visible_transfers,
 )
-from node.credits.schemas import Decision, TransferIn
+from node.credits.schemas import Decision, Period, TransferIn, within
 from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
@@ -292,9 +292,10 @@ def get_transfer(conn: Connection, principal: Principal, transfer_id: int) -> di
 
 def list_transfers(
     conn: Connection, principal: Principal, *, programme_id: int | None, organisation_id: int | None,
-    state: str | None, after: int | None, limit: int, newest_first: bool,
+    state: str | None, created: Period = (None, None), after: int | None, limit: int, newest_first: bool,
 ) -> dict[str, Any]:  # fmt: skip
-    """A keyset page of the transfers the caller may read, newest first by default."""
+    """A keyset page of the transfers the caller may read, newest first by default; ``created`` bounds the time
+    they were made (from, before)."""
     o_from, o_to = organisation.alias("sender"), organisation.alias("receiver")
     query = (
         select(credit_transfer, o_from.c.name.label("from_name"), o_to.c.name.label("to_name"))
@@ -308,6 +309,7 @@ def list_transfers(
         query = query.where((_t.from_account == organisation_id) | (_t.to_account == organisation_id))
     if state is not None:
         query = query.where(_t.state == state)
+    query = within(query, _t.created_at, created)
     if after is not None:
         query = query.where(_t.transfer_id < after if newest_first else _t.transfer_id > after)
     order = _t.transfer_id.desc() if newest_first else _t.transfer_id.asc()

@@ -162,6 +162,15 @@ def test_retirements_are_shown_to_those_involved(app_client: TestClient, world: 
     seen = app_client.get(f"/retirements?programme_id={pid}&retirement_type=cross_border",
                           headers=world.headers("gov_viewonly")).json()["items"]  # fmt: skip
     assert [r["retirement_id"] for r in seen] == [made["retirement_id"]]
+    made_at = made["created_at"]
+    for window, expected in (({"created_from": made_at}, [made["retirement_id"]]),
+                             ({"created_before": made_at}, []),
+                             ({"created_from": "2999-01-01T00:00:00+01:00"}, [])):  # fmt: skip
+        params = {"programme_id": pid, **window}
+        page = app_client.get("/retirements", params=params, headers=world.headers("gov_admin"))
+        assert [r["retirement_id"] for r in page.json()["items"]] == expected, window
+    naive = app_client.get("/retirements?created_from=2026-01-01T00:00:00", headers=world.headers("gov_admin"))
+    assert naive.status_code == 422
     no_key = app_client.post("/retirements", headers=world.headers("dev_admin"),
                              json={"programme_id": pid, "from_organisation_id": dev, **CROSS_BORDER})  # fmt: skip
     assert no_key.status_code == 428

@@ -112,6 +112,10 @@ def test_transfers_are_listed_to_those_involved(app_client: TestClient, world: W
     mine = app_client.get(f"/transfers?programme_id={pid}", headers=world.headers("dev_viewonly")).json()["items"]
     assert [t["transfer_id"] for t in mine] == [transfer["transfer_id"]]
     assert app_client.get(f"/transfers?programme_id={pid}", headers=headers).json()["items"] == []
+    for window, expected in (({"created_from": transfer["created_at"]}, [transfer["transfer_id"]]),
+                             ({"created_before": transfer["created_at"]}, [])):  # fmt: skip
+        page = app_client.get("/transfers", params={"programme_id": pid, **window}, headers=world.headers("dev_admin"))
+        assert [t["transfer_id"] for t in page.json()["items"]] == expected, window
     assert app_client.get(f"/organisations/{dev}/holdings", headers=headers).status_code == 403
     accounts = app_client.get("/retirement-accounts", headers=headers)
     assert accounts.status_code == 200
