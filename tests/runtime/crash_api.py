@@ -3,6 +3,10 @@ signed-in API client, the registry contract, a programme body, and Anvil's pool.
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +79,38 @@ def pending_transactions(node: Node) -> list[str]:
     """Hashes of the transactions waiting in Anvil's pool."""
     content = rpc(node, "txpool_content")
     return [tx["hash"] for by_nonce in content["pending"].values() for tx in by_nonce.values()]
+
+
+class FirstAttempt:
+    """A write sent in a thread that the test lets reach Anvil's pool (automine off), then kills the node under."""
+
+    def __init__(self, node: Node, request: Callable[[], httpx.Response], what: str) -> None:
+        self.outcome: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._run, args=(request,), name="first-attempt", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 60
+        while not (waiting := pending_transactions(node)):
+            assert time.monotonic() < deadline, f"the {what} transaction never reached the pool: " + node.log()
+            assert self._thread.is_alive(), f"the first attempt ended before its chain write: {self.outcome}"
+            time.sleep(0.05)
+        assert len(waiting) == 1, waiting
+        self.tx_hash: str = waiting[0]
+
+    def _run(self, request: Callable[[], httpx.Response]) -> None:
+        try:
+            self.outcome["response"] = request()
+        except httpx.HTTPError as error:  # expected: the node dies under it
+            self.outcome["error"] = error
+
+    def assert_unanswered(self) -> None:
+        """After the node was killed: the client never got an answer."""
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive()
+        assert "response" not in self.outcome, f"the first attempt got an answer: {self.outcome['response'].text}"
+
+
+def freeze(node: Node) -> None:
+    """SIGSTOP the whole node (API, indexer, recovery threads), so it never sees the receipt."""
+    assert node.process is not None
+    assert node.identity().pid == node.process.pid
+    node.process.send_signal(signal.SIGSTOP)

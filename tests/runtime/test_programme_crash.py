@@ -9,23 +9,20 @@ and before the database completion.
 
 from __future__ import annotations
 
-import signal
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hexbytes import HexBytes
 
 from tests.runtime.crash_api import (
     FIRST_PASSWORD,
     PASSWORD,
+    FirstAttempt,
     RootNode,
+    freeze,
     login,
     new_programme,
-    pending_transactions,
     registry_of,
     rpc,
 )
@@ -39,7 +36,6 @@ EXTERNAL_ID = "MRV-CRASH-1"
 def test_a_create_killed_after_its_chain_write_completes_once_on_retry(workdir: Path) -> None:
     node = RootNode(workdir / "data")
     frozen = False
-    outcome: dict[str, Any] = {}
     try:
         health = node.start()
         registry = registry_of(node, health, workdir)
@@ -58,28 +54,12 @@ def test_a_create_killed_after_its_chain_write_completes_once_on_retry(workdir: 
 
         rpc(node, "evm_setAutomine", False)
 
-        def first_attempt() -> None:
-            try:
-                outcome["response"] = api.post("/programmes", json=body, headers=headers, timeout=120)
-            except httpx.HTTPError as error:  # expected: the node dies under it
-                outcome["error"] = error
-
-        attempt = threading.Thread(target=first_attempt, name="first-attempt", daemon=True)
-        attempt.start()
-        deadline = time.monotonic() + 60
-        while not (waiting := pending_transactions(node)):
-            assert time.monotonic() < deadline, "the createProgramme transaction never reached the pool: " + node.log()
-            assert attempt.is_alive(), f"the first attempt ended before its chain write: {outcome}"
-            time.sleep(0.05)
-        assert len(waiting) == 1, waiting
-
-        # Freeze the whole node (API, indexer, recovery threads): it never sees the receipt.
-        assert node.process is not None
-        assert node.identity().pid == node.process.pid
-        node.process.send_signal(signal.SIGSTOP)
+        attempt = FirstAttempt(node, lambda: api.post("/programmes", json=body, headers=headers, timeout=120),
+                               "createProgramme")  # fmt: skip
+        freeze(node)
         frozen = True
         rpc(node, "evm_mine")
-        receipt = registry.client.w3.eth.get_transaction_receipt(HexBytes(waiting[0]))
+        receipt = registry.client.w3.eth.get_transaction_receipt(HexBytes(attempt.tx_hash))
         assert receipt["status"] == 1
         (event,) = registry.events(receipt, "ProgrammeCreated")
         programme_id = int(event["args"]["programmeId"])
@@ -87,9 +67,7 @@ def test_a_create_killed_after_its_chain_write_completes_once_on_retry(workdir: 
 
         node.sigkill()  # SIGKILL ends a stopped process too; Anvil saves its state on the way out
         frozen = False
-        attempt.join(timeout=30)
-        assert not attempt.is_alive()
-        assert "response" not in outcome, f"the first attempt got an answer: {outcome['response'].text}"
+        attempt.assert_unanswered()
 
         health = node.start()
         registry = registry_of(node, health, workdir)

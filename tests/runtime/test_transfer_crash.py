@@ -11,8 +11,6 @@ the database completion.
 from __future__ import annotations
 
 import re
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,9 @@ from node.chain.registry import Registry
 from tests.runtime.crash_api import (
     FIRST_PASSWORD,
     PASSWORD,
+    FirstAttempt,
     RootNode,
+    freeze,
     login,
     new_programme,
     pending_transactions,
@@ -93,7 +93,6 @@ def crash_mid_transfer(workdir: Path) -> Crashed:
     the developer's transfer of ``AMOUNT`` to the Government is mined but before the node saw it; restarts it."""
     node = RootNode(workdir / "data")
     frozen = False
-    outcome: dict[str, Any] = {}
     try:
         health = node.start()
         registry = registry_of(node, health, workdir)
@@ -121,32 +120,16 @@ def crash_mid_transfer(workdir: Path) -> Crashed:
         assert pending_transactions(node) == []
         rpc(node, "evm_setAutomine", False)
 
-        def first_attempt() -> None:
-            try:
-                outcome["response"] = sender.post("/transfers", json=body, headers={"Idempotency-Key": KEY},
-                                                  timeout=120)  # fmt: skip
-            except httpx.HTTPError as error:  # expected: the node dies under it
-                outcome["error"] = error
-
-        attempt = threading.Thread(target=first_attempt, name="first-attempt", daemon=True)
-        attempt.start()
-        deadline = time.monotonic() + 60
-        while not (waiting := pending_transactions(node)):
-            assert time.monotonic() < deadline, "the transfer transaction never reached the pool: " + node.log()
-            assert attempt.is_alive(), f"the first attempt ended before its chain write: {outcome}"
-            time.sleep(0.05)
-        assert len(waiting) == 1, waiting
+        attempt = FirstAttempt(node, lambda: sender.post("/transfers", json=body, headers={"Idempotency-Key": KEY},
+                                                         timeout=120), "transfer")  # fmt: skip
         # The transfer and its intent are committed before the transaction is sent.
         (executing,) = sent_transfers(root, programme_id)
         assert (executing["state"], executing["amount"], executing["tx_hash"]) == ("executing", AMOUNT, None)
 
-        # Freeze the whole node (API, indexer, recovery threads): it never sees the receipt.
-        assert node.process is not None
-        assert node.identity().pid == node.process.pid
-        node.process.send_signal(signal.SIGSTOP)
+        freeze(node)
         frozen = True
         rpc(node, "evm_mine")
-        receipt = registry.client.w3.eth.get_transaction_receipt(HexBytes(waiting[0]))
+        receipt = registry.client.w3.eth.get_transaction_receipt(HexBytes(attempt.tx_hash))
         assert receipt["status"] == 1
         (event,) = registry.events(receipt, "CreditsTransferred")
         assert (event["args"]["programmeId"], event["args"]["from"], event["args"]["to"], event["args"]["amount"]) == (
@@ -154,15 +137,13 @@ def crash_mid_transfer(workdir: Path) -> Crashed:
 
         node.sigkill()  # SIGKILL ends a stopped process too; Anvil saves its state on the way out
         frozen = False
-        attempt.join(timeout=30)
-        assert not attempt.is_alive()
-        assert "response" not in outcome, f"the first attempt got an answer: {outcome['response'].text}"
+        attempt.assert_unanswered()
 
         health = node.start()
         registry = registry_of(node, health, workdir)
         assert registry.view("balanceOf", programme_id, government) == AMOUNT, "the mined block must survive"
         return Crashed(node, registry, login(node, PASSWORD), body, programme_id, developer, government,
-                       int(executing["transfer_id"]), waiting[0])  # fmt: skip
+                       int(executing["transfer_id"]), attempt.tx_hash)  # fmt: skip
     except BaseException:
         if frozen and node.is_running():
             node.sigkill()  # never leave a stopped process behind (only this one PID)
