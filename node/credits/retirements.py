@@ -258,20 +258,9 @@ def recognise(context: ProgrammeContext, principal: Principal, retirement_id: in
         if row.state != "pending":
             raise InvalidState(f"Retirement {retirement_id} is {row.state}; only a pending request can be recognised.")
         _check(context, conn, _body(row), direct=False, omge_bps=row.omge_bps)
-    c = programme_change.c
-    with context.engine.begin() as conn:
-        row = _row(conn, retirement_id, lock=True)
-        if row.state != "pending":
-            raise InvalidState(f"Retirement {retirement_id} is {row.state}; only a pending request can be recognised.")
-        conn.execute(update(credit_retirement).where(_r.retirement_id == retirement_id).values(
-            state="executing", decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks,
-            updated_at=func.now(),
-        ))  # fmt: skip
-        change = conn.execute(select(programme_change).where(c.change_id == row.change_id)).one()
-        payload = change.payload | {"recognised": True, "recognised_by": dataclasses.asdict(principal)}
-        conn.execute(update(programme_change).where(c.change_id == row.change_id)
-                     .values(status="pending", payload=payload, result=None))  # fmt: skip
-    return tracked.run(context, TRACKED, int(row.change_id))
+    decider = dataclasses.asdict(principal)
+    return tracked.release(context, TRACKED, retirement_id, decider, body.remarks,
+                           {"recognised": True, "recognised_by": decider}, what="Retirement recognised")  # fmt: skip
 
 
 def not_recognise(context: ProgrammeContext, principal: Principal, retirement_id: int,

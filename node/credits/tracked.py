@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, func, select, update
 
+from node.errors import InvalidState
 from node.models.app import programme_change
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
@@ -58,3 +59,24 @@ def _mark_failed_if_abandoned(context: ProgrammeContext, tracked: Tracked, chang
             conn.execute(update(tracked.table).where(tracked.id_column == change.payload[tracked.payload_key],
                                                      tracked.table.c.state == "executing")
                          .values(state="failed", updated_at=func.now()))  # fmt: skip
+
+
+def release(
+    context: ProgrammeContext, tracked: Tracked, row_id: int, decided_by: dict[str, Any], remarks: str | None,
+    approval: dict[str, Any], *, what: str,
+) -> dict[str, Any]:  # fmt: skip
+    """A pending request approved: in one transaction its row becomes ``executing`` (with who decided and why) and
+    its parked change a pending intent carrying ``approval`` in its payload; then the write runs. ``what`` names the
+    request and the decision in the refusal if it is no longer pending ("Transfer 7 ... approved")."""
+    c = programme_change.c
+    with context.engine.begin() as conn:
+        row = conn.execute(select(tracked.table).where(tracked.id_column == row_id).with_for_update()).one()
+        if row.state != "pending":
+            noun, verb = what.split(" ", 1)
+            raise InvalidState(f"{noun} {row_id} is {row.state}; only a pending request can be {verb}.")
+        conn.execute(update(tracked.table).where(tracked.id_column == row_id).values(
+            state="executing", decided_by=decided_by, decision_remarks=remarks, updated_at=func.now()))  # fmt: skip
+        change = conn.execute(select(c.payload).where(c.change_id == row.change_id)).scalar_one()
+        conn.execute(update(programme_change).where(c.change_id == row.change_id)
+                     .values(status="pending", payload=change | approval, result=None))  # fmt: skip
+    return run(context, tracked, int(row.change_id))

@@ -231,21 +231,10 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
         _check(conn, TransferIn(programme_id=row.programme_id,
                                                      from_organisation_id=row.from_account,
                                                      to_organisation_id=row.to_account, amount=row.amount))  # fmt: skip
-    c = programme_change.c
-    with context.engine.begin() as conn:
-        row = _pending(conn, transfer_id)
-        if row.state != "pending":
-            raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
-        conn.execute(update(credit_transfer).where(_t.transfer_id == transfer_id).values(
-            state="executing", decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks,
-            updated_at=func.now(),
-        ))  # fmt: skip
-        # The parked change becomes a pending intent, with the approval in its payload and a fresh hash of it.
-        change = conn.execute(select(programme_change).where(c.change_id == row.change_id)).one()
-        payload = change.payload | {"approved": True, "approved_by": dataclasses.asdict(principal)}
-        conn.execute(update(programme_change).where(c.change_id == row.change_id)
-                     .values(status="pending", payload=payload, result=None))  # fmt: skip
-    return tracked.run(context, TRACKED, int(row.change_id))
+    # The parked change becomes a pending intent, with the approval in its payload.
+    decider = dataclasses.asdict(principal)
+    return tracked.release(context, TRACKED, transfer_id, decider, body.remarks,
+                           {"approved": True, "approved_by": decider}, what="Transfer approved")  # fmt: skip
 
 
 def reject(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:
