@@ -51,10 +51,10 @@ def set_transfer_pause(context: ProgrammeContext, principal: Principal, paused: 
 def set_omge_rate(context: ProgrammeContext, principal: Principal, omge_bps: int) -> dict[str, Any]:
     """The share of every cross-border retirement that goes to the OMGE account (reference §6.4; LIB's default is
     1%, i.e. 100 bps), recorded on chain, where ``retire`` checks it (ADR 0015)."""
-    authorize_change_settings(principal)
-    registry = context.registry
     from node.credits import retirements  # retirements read this module's pause
 
+    authorize_change_settings(principal)
+    registry = context.registry
     if registry.omge_rate() != omge_bps:
         receipt = registry.set_omge_rate(omge_bps, os.urandom(32))
         context.wait_indexed(int(receipt["blockNumber"]))
