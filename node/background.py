@@ -39,7 +39,7 @@ class BackgroundProcess:
         self.stop = self._context.Event()
         self._nudge = self._context.Event()
         activity.share(self._nudge)
-        self._arguments = (start, arguments, self.stop, self._nudge)
+        self._arguments = (start, arguments, self.stop, self._nudge, os.getpid())
         self.process = self._new_process()
         self.restarts = 0
         self._closing = threading.Event()
@@ -77,11 +77,14 @@ class BackgroundProcess:
             self.process.join(timeout=5)
 
 
-def _run(start: Start, arguments: tuple[Any, ...], stop: Any, nudge: Any) -> None:
+def _run(start: Start, arguments: tuple[Any, ...], stop: Any, nudge: Any, parent: int) -> None:
+    """The child's body. ``parent`` is the PID the parent had when it spawned this child: a parent that died while
+    the child was still starting must not be mistaken for the init process it was reparented to."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     activity.share(nudge)
-    parent = os.getppid()
+    if os.getppid() != parent:
+        return
     close = start(*arguments)
     try:
         while not stop.wait(1.0) and os.getppid() == parent:
