@@ -27,7 +27,8 @@ from typing import Any
 from eth_utils.crypto import keccak
 from sqlalchemy import Connection, Table, func, select, text
 
-from node.chain.errors import ContractRevert
+from node import intents
+from node.chain.errors import ContractRevert, RequestReferenceReused
 from node.chain.types import BlockState
 from node.errors import ServiceUnavailable
 from node.models.chain import serial_block
@@ -82,7 +83,23 @@ def execute(
     conn.execute(text(f"select {lock}(cast(:ns as integer), hashtext(:key))"),
                  {"ns": _LOCK_NAMESPACE, "key": f"{programme_id}:{holder}"})  # fmt: skip
     if not split:
-        return Moved([changes.send(context, conn, lambda: write(amount, ref), ref, event_name)], [ref])
+        try:
+            return Moved([changes.send(context, conn, lambda: write(amount, ref), ref, event_name)], [ref])
+        except intents.Refused as refused:
+            if not isinstance(refused.cause, RequestReferenceReused):
+                raise
+            # Part 0 of a split move is on chain (the node died between parts, so nothing counted a retry): go on,
+            # with the holder's lock now exclusive as a split move's is.
+            conn.execute(text("select pg_advisory_xact_lock(cast(:ns as integer), hashtext(:key))"),
+                         {"ns": _LOCK_NAMESPACE, "key": f"{programme_id}:{holder}"})  # fmt: skip
+    return _split(context, conn, ref=ref, programme_id=programme_id, holder=holder, amount=amount, write=write,
+                  event_name=event_name, projection=projection)  # fmt: skip
+
+
+def _split(
+    context: ProgrammeContext, conn: Connection, *, ref: bytes, programme_id: int, holder: int, amount: int,
+    write: Write, event_name: str, projection: Table,
+) -> Moved:  # fmt: skip
     parts: list[Applied] = []
     refs: list[bytes] = []
     moved = 0

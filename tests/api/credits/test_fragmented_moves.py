@@ -8,6 +8,8 @@ gives each proponent every other serial, i.e. one block per issuance.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -15,33 +17,34 @@ from web3.types import RPCEndpoint
 
 from bench.load import send_presigned, wait_mined
 from node.chain.client import new_request_ref
+from node.chain.errors import ChainUnavailable
 from node.config import ANVIL_DEV_KEY
+from node.credits import moves
 from node.credits.moves import MAX_BLOCKS_PER_CALL
 from tests.api.credits.test_retirements import retire
 from tests.api.credits.test_transfers import send
 from tests.api.identity.world import World, unique
 from tests.api.programmes.test_programme_lifecycle import create
 
-pytestmark = pytest.mark.slow
 BLOCKS = 10_000
 PER_BLOCK = 200
 """Issuances sent before mining while fragmenting: a few full blocks instead of one block per issuance."""
 
 
-def fragmented_programme(app_client: TestClient, world: World) -> tuple[int, int]:
-    """A programme whose two proponents (the developer and another) each hold ``BLOCKS`` one-credit blocks."""
+def fragmented_programme(app_client: TestClient, world: World, blocks: int = BLOCKS) -> tuple[int, int]:
+    """A programme whose two proponents (the developer and another) each hold ``blocks`` one-credit blocks."""
     other = world.organisation("ProgrammeDeveloper")
     with world.engine.connect() as conn:
         rows = conn.execute(text("select organisation_id, tax_id from app.organisation where organisation_id in "
                                  "(:a, :b)"), {"a": world.developer, "b": other}).all()  # fmt: skip
     tax = {int(row.organisation_id): str(row.tax_id) for row in rows}
     proponents = [{"tax_id": tax[world.developer], "percentage": 50}, {"tax_id": tax[other], "percentage": 50}]
-    pid = int(create(app_client, world, caller="root", proponents=proponents, credit_estimate=2 * BLOCKS)[
+    pid = int(create(app_client, world, caller="root", proponents=proponents, credit_estimate=2 * blocks)[
         "programme_id"])  # fmt: skip
     done = app_client.post(f"/programmes/{pid}/authorise", json={"issue_amount": 2},
                            headers=world.headers("root") | {"Idempotency-Key": unique("auth-")})  # fmt: skip
     assert done.status_code == 200, done.text
-    calls = [("issue", [pid, 2, new_request_ref()]) for _ in range(BLOCKS - 1)]
+    calls = [("issue", [pid, 2, new_request_ref()]) for _ in range(blocks - 1)]
     w3 = world.registry.client.w3
     w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [False])  # a few full blocks, not 9,999 tiny ones
     try:
@@ -53,10 +56,11 @@ def fragmented_programme(app_client: TestClient, world: World) -> tuple[int, int
     finally:
         w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
     for holder in (world.developer, other):
-        assert len(world.registry.blocks_of(pid, holder, page_size=2_000)) == BLOCKS
+        assert len(world.registry.blocks_of(pid, holder, page_size=2_000)) == blocks
     return pid, other
 
 
+@pytest.mark.slow
 def test_a_balance_in_10000_blocks_is_sent_and_retired_whole(app_client: TestClient, world: World) -> None:
     registry, dev, government = world.registry, world.developer, world.government
     pid, other = fragmented_programme(app_client, world)
@@ -89,3 +93,35 @@ def test_a_balance_in_10000_blocks_is_sent_and_retired_whole(app_client: TestCli
     assert len(body["chain_retirement_ids"]) == len(body["tx_hashes"]) == BLOCKS // MAX_BLOCKS_PER_CALL
     assert sum(registry.retirement(i)["amount"] for i in body["chain_retirement_ids"]) == BLOCKS
     assert registry.view("balanceOf", pid, other) == 0
+
+
+def test_a_split_move_interrupted_between_parts_completes_once_on_retry(
+    app_client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Calls of at most 10 blocks; the second call fails as if the node died; the intent is then left as a crash
+    leaves it (never counted as attempted); the retry finds part 0 on chain and sends only the rest."""
+    registry, dev, government = world.registry, world.developer, world.government
+    monkeypatch.setattr(moves, "MAX_BLOCKS_PER_CALL", 10)
+    pid, _other = fragmented_programme(app_client, world, blocks=12)
+    real_transfer, calls = registry.transfer, []
+
+    def dies_after_the_first_part(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 2:
+            raise ChainUnavailable("the node died between two parts")
+        return real_transfer(*args)
+
+    monkeypatch.setattr(registry, "transfer", dies_after_the_first_part)
+    key = unique("split-")
+    interrupted = send(app_client, world, "dev_admin", pid, dev, government, 12, key)
+    assert interrupted.status_code == 503, interrupted.text
+    assert registry.view("balanceOf", pid, government) == 10  # part 0 only
+    with world.engine.begin() as conn:  # as a SIGKILL leaves it: the failed attempt was never recorded
+        conn.execute(text("update app.programme_change set attempts = 0 where idempotency_key = :k"), {"k": key})
+    retried = send(app_client, world, "dev_admin", pid, dev, government, 12, key)
+    assert retried.status_code == 201, retried.text
+    assert (retried.json()["state"], len(retried.json()["tx_hashes"])) == ("executed", 2)
+    assert (registry.view("balanceOf", pid, dev), registry.view("balanceOf", pid, government)) == (0, 12)
+    # Part 0; part 1 failing; the retry's one-call attempt, refused by the contract's estimate as its reference is
+    # part 0's (nothing sent); part 1 again.
+    assert [args[3] for args in calls] == [10, 2, 12, 2]
