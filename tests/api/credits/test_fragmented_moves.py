@@ -8,6 +8,7 @@ gives each proponent every other serial, i.e. one block per issuance.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -57,6 +58,10 @@ def fragmented_programme(app_client: TestClient, world: World, blocks: int = BLO
         w3.provider.make_request(RPCEndpoint("evm_setAutomine"), [True])
     for holder in (world.developer, other):
         assert len(world.registry.blocks_of(pid, holder, page_size=2_000)) == blocks
+    head, deadline = w3.eth.block_number, time.monotonic() + 120
+    while (app_client.get("/health").json()["indexer"]["indexed_block"] or -1) < head:  # checks read projections
+        assert time.monotonic() < deadline, "the indexer did not reach the fragmented blocks"
+        time.sleep(0.1)
     return pid, other
 
 
