@@ -89,3 +89,13 @@ def snapshot(conn: Connection, programme_id: int, account_id: int) -> Snapshot:
     if row.stage is None:
         raise NotFound(f"No programme {programme_id}.")
     return Snapshot(bool(row.paused), row.government_account, str(row.stage), int(row.balance or 0))
+
+
+def programme_title(conn: Connection, programme_id: int) -> str:
+    """The programme's title as emails name it: its off-chain title, else its external id."""
+    title = conn.execute(
+        select(func.coalesce(programme_detail.c.title, _p.external_id))
+        .select_from(programme.outerjoin(programme_detail, programme_detail.c.programme_id == _p.programme_id))
+        .where(_p.programme_id == programme_id)
+    ).scalar()  # fmt: skip
+    return str(title or "")

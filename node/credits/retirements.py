@@ -38,8 +38,7 @@ from node.credits.schemas import Decision, Period, RetirementIn, RetirementKind,
 from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
-from node.models.app import credit_retirement, organisation, programme_change, programme_detail
-from node.models.chain import programme
+from node.models.app import credit_retirement, organisation, programme_change
 from node.models.chain import retirement as chain_retirement
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
@@ -93,11 +92,7 @@ def _row(conn: Connection, retirement_id: int, *, lock: bool = False) -> Row[Any
 
 def _facts(conn: Connection, settings_: Settings, row: Any) -> dict[str, Any]:
     """What every retirement email says: the retirement, its programme and holder, and a link to it."""
-    title = conn.execute(
-        select(func.coalesce(programme_detail.c.title, programme.c.external_id))
-        .select_from(programme.outerjoin(programme_detail, programme_detail.c.programme_id == programme.c.programme_id))
-        .where(programme.c.programme_id == row.programme_id)
-    ).scalar()  # fmt: skip
+    title = holdings.programme_title(conn, row.programme_id)
     return {"retirement_id": row.retirement_id, "programme_id": row.programme_id, "programme_title": title or "",
             "amount": row.amount, "holder_id": row.from_account, "initiator_id": row.initiator_organisation_id,
             "retirement_type": row.retirement_type, "country": row.country, "beneficiary": row.beneficiary,

@@ -31,8 +31,8 @@ from node.credits.schemas import Decision, Period, TransferIn, within
 from node.errors import InvalidInput, InvalidState, NotFound, PreconditionRequired
 from node.identity import audit
 from node.identity.permissions import ACTIVE, Principal
-from node.models.app import credit_transfer, organisation, programme_change, programme_detail
-from node.models.chain import holding, programme
+from node.models.app import credit_transfer, organisation, programme_change
+from node.models.chain import holding
 from node.models.chain import transfer as chain_transfer
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
@@ -69,11 +69,7 @@ def shape(row: Any) -> dict[str, Any]:
 
 def _facts(conn: Connection, settings_: Settings, row: Any) -> dict[str, Any]:
     """What every transfer email says: the transfer, its programme and parties, and a link to it."""
-    title = conn.execute(
-        select(func.coalesce(programme_detail.c.title, programme.c.external_id))
-        .select_from(programme.outerjoin(programme_detail, programme_detail.c.programme_id == programme.c.programme_id))
-        .where(programme.c.programme_id == row.programme_id)
-    ).scalar()  # fmt: skip
+    title = holdings.programme_title(conn, row.programme_id)
     return {"transfer_id": row.transfer_id, "programme_id": row.programme_id, "programme_title": title or "",
             "amount": row.amount, "from_id": row.from_account, "to_id": row.to_account,
             "link": f"{settings_.public_url.rstrip('/')}/transfers/{row.transfer_id}"}  # fmt: skip
