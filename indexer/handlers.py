@@ -36,6 +36,11 @@ def _time(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def _event_time(event: Event) -> datetime:
+    """The block time the runner attaches to every event; now for an event built without one (unit tests)."""
+    return event.block_time or datetime.now(UTC)
+
+
 def _ranges(moves: list[dict[str, Any]]) -> list[dict[str, int]]:
     return [{"start": m["start"], "end": m["end"], "source_end": m["sourceEnd"]} for m in moves]
 
@@ -49,7 +54,7 @@ def on_programme_created(state: BatchState, event: Event) -> None:
         "credit_unit": _text(p["creditUnit"]), "start_time": _time(p["startTime"]), "end_time": _time(p["endTime"]),
         "credit_estimate": p["creditEstimate"], "credit_issued": 0, "credit_retired": 0, "serial_start": None,
         "serial_end": None, "regions": list(p["regions"]), "details_hash": _bytes(p.get("detailsHash")),
-        "created_block": event.block_number,
+        "created_block": event.block_number, "created_at": _event_time(event),
         "authorised_block": None, "updated_block": event.block_number,
     })  # fmt: skip
     state.owners += [
@@ -162,6 +167,7 @@ def on_credits_retired(state: BatchState, event: Event) -> None:
         "beneficiary": args["details"]["beneficiary"] or None, "government_account": government, "amount": amount,
         "omge_amount": credits["omgeAmount"], "request_ref": event.request_ref,
         "ranges": _ranges(credits["moves"]), "omge_ranges": _ranges(credits["omgeMoves"]),
+        "block_time": _event_time(event),
     })  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -104,6 +105,7 @@ event = Table(
     Index("ix_event_block", "block_number", "log_index"),
     Index("ix_event_programme", "programme_id", "block_number", "log_index"),
     Index("ix_event_request_ref", "request_ref"),
+    Index("ix_event_name_block", "name", "block_number"),
     comment="Every registry event, decoded, as the raw log the projections are built from",
 )
 
@@ -129,8 +131,16 @@ programme = Table(
     Column("created_block", BigInteger, nullable=False),
     Column("authorised_block", BigInteger, nullable=True),
     Column("updated_block", BigInteger, nullable=False),
+    Column(
+        "created_at",
+        DateTime(timezone=True),
+        nullable=False,
+        server_default=text("now()"),
+        comment="Block time of ProgrammeCreated",
+    ),  # fmt: skip
     Index("ix_programme_stage", "stage"),
     Index("ix_programme_sector", "sector"),
+    Index("ix_programme_created_at", "created_at"),
 )
 
 programme_owner = Table(
@@ -194,6 +204,7 @@ account = Table(
     Column("account_id", BigInteger, primary_key=True),
     Column("frozen", Boolean, nullable=False),
     Column("updated_block", BigInteger, nullable=False),
+    Index("ix_account_frozen", "account_id", postgresql_where=text("frozen")),
 )
 
 registry_state = Table(
@@ -254,8 +265,10 @@ retirement = Table(
     Column("request_ref", LargeBinary, nullable=False),
     Column("ranges", JSONB, nullable=False),
     Column("omge_ranges", JSONB, nullable=False),
+    Column("block_time", DateTime(timezone=True), nullable=True),
     Index("ix_retirement_programme", "programme_id", "block_number"),
     Index("ix_retirement_from", "from_account", "block_number"),
+    Index("ix_retirement_country", "retirement_type", "country"),
 )
 
 programme_location = Table(
@@ -290,6 +303,51 @@ region_cache = Table(
     comment="Answers of location providers, so a replayed programme is not geocoded again",
 )
 
+
+def _amount(name: str) -> Column[Any]:
+    """A sum of credits: unbounded NUMERIC (transfer volume can exceed any uint64)."""
+    return Column(name, Numeric(), nullable=False, server_default="0")
+
+
+programme_fact = Table(
+    "programme_fact",
+    metadata,
+    Column("programme_id", BigInteger, primary_key=True),
+    Column("counted", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("stage", Text, nullable=True),
+    Column("sector", Text, nullable=True),
+    _amount("credit_estimate"),
+    _amount("credit_issued"),
+    _amount("credit_retired"),
+    _amount("credit_transferred"),
+    Column("certifiers", Integer, nullable=False, server_default="0"),
+    Column("revocations", Integer, nullable=False, server_default="0"),
+    Index("ix_programme_fact_created_at", "created_at", postgresql_where=text("counted")),
+    comment="Per programme: what it adds to programme_month (kept by triggers; chain.stats_rebuild())",
+)
+"""Kept by the triggers of migration 0012 (ADR 0018), never written by Python; ``counted`` is false while the
+programme row is absent (a reorg's replay), so its transfer and certification tallies survive."""
+
+programme_month = Table(
+    "programme_month",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("stage", Text, primary_key=True),
+    Column("sector", Text, primary_key=True),
+    Column("programmes", BigInteger, nullable=False),
+    _amount("credit_estimate"),
+    _amount("credit_issued"),
+    _amount("credit_retired"),
+    _amount("credit_transferred"),
+    Column("certified_programmes", BigInteger, nullable=False, server_default="0"),
+    _amount("certified_estimate"),
+    Column("revoked_programmes", BigInteger, nullable=False, server_default="0"),
+    _amount("revoked_estimate"),
+    comment="Programme sums per UTC month of creation, stage and sector (kept by triggers)",
+)
+"""The sum of the counted ``programme_fact`` rows per cell, kept by the same triggers."""
+
 SCHEMA_TABLES = (
     indexer_cursor,
     block,
@@ -306,4 +364,6 @@ SCHEMA_TABLES = (
     retirement,
     programme_location,
     region_cache,
+    programme_fact,
+    programme_month,
 )

@@ -1,0 +1,1 @@
+"""Analytics (reference §11): every dashboard statistic in SQL over the ``chain`` projections and their summaries."""
