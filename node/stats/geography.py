@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from node.stats.permissions import Scope
-from node.stats.schemas import CountryRow, Feature, FeatureCollection, Window
+from node.stats.schemas import DB_STAGE, CountryRow, Feature, FeatureCollection, Window, shown_stage
 from node.stats.window import Span, whole_window
 
 AUTHORISED = "authorised"
@@ -22,7 +22,7 @@ def programme_locations(conn: Connection, scope: Scope, window: Window) -> Featu
     where = [f"f.counted and {whole_window(span, 'f.created_at')}"]
     if window.stage is not None:
         where.append("f.stage = :stage")
-        params["stage"] = window.stage.value
+        params["stage"] = DB_STAGE[window.stage]
     if window.only_mine:
         certified = "select programme_id from chain.programme_certifier where certifier_id = :org and certified"
         mine = scope.mine if scope.certifier else f"{scope.mine} union {certified}"
@@ -38,7 +38,7 @@ def programme_locations(conn: Connection, scope: Scope, window: Window) -> Featu
         order by f.stage, l.longitude, l.latitude"""), params).all()  # fmt: skip
     return FeatureCollection(features=[
         Feature(geometry={"type": "Point", "coordinates": [float(lon), float(lat)]},
-                properties={"id": f"{stage}:{lon},{lat}", "count": int(count), "stage": stage})
+                properties={"id": f"{stage}:{lon},{lat}", "count": int(count), "stage": shown_stage(stage).value})
         for lon, lat, stage, count in rows
     ])  # fmt: skip
 

@@ -15,7 +15,16 @@ from typing import Any, Literal
 from sqlalchemy import Connection, text
 
 from node.stats.permissions import Scope
-from node.stats.schemas import CertificationPart, CertificationRow, ProgrammeRow, Stage, Window
+from node.stats.schemas import AUTHORISED as SHOWN_AUTHORISED
+from node.stats.schemas import (
+    DB_STAGE,
+    CertificationPart,
+    CertificationRow,
+    ProgrammeRow,
+    Window,
+    shown_sector,
+    shown_stage,
+)
 from node.stats.window import Span, whole_window
 
 Dimension = Literal["stage", "sector"] | None
@@ -67,7 +76,7 @@ def _filters(window: Window, scope: Scope, qualifier: str = "") -> tuple[str, di
     params: dict[str, Any] = {"org": scope.organisation_id}
     if window.stage is not None:
         parts.append(f"{qualifier}stage = :stage")
-        params["stage"] = window.stage.value
+        params["stage"] = DB_STAGE[window.stage]
     return " and ".join(parts) or "true", params
 
 
@@ -172,8 +181,8 @@ def programme_rows(conn: Connection, scope: Scope, window: Window, dimension: Di
     return [
         ProgrammeRow(
             period=s.period,
-            stage=s.key if dimension == "stage" else None,
-            sector=s.key if dimension == "sector" else None,
+            stage=shown_stage(s.key) if dimension == "stage" and s.key else None,
+            sector=shown_sector(s.key) if dimension == "sector" and s.key else None,
             programmes=s.programmes,
             credit_estimate=s.credit_estimate,
             credit_issued=s.credit_issued,
@@ -188,7 +197,7 @@ def programme_rows(conn: Connection, scope: Scope, window: Window, dimension: Di
 
 def certification_rows(conn: Connection, scope: Scope, window: Window) -> list[CertificationRow]:
     """Authorised programmes by certification; a certifier's "mine" is what it certified or revoked itself."""
-    authorised = window.model_copy(update={"stage": Stage(AUTHORISED)})
+    authorised = window.model_copy(update={"stage": SHOWN_AUTHORISED})
     if window.only_mine and scope.certifier:
         totals = overall(conn, scope, authorised.model_copy(update={"only_mine": False}), None)
         own = _own_certifications(conn, scope, authorised)

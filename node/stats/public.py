@@ -11,19 +11,20 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 
+from node.programmes.schemas import SectorName
 from node.stats.geography import retirements_by_country
 from node.stats.permissions import Scope
 from node.stats.query import as_of_block, snapshot
-from node.stats.schemas import AsOf, CountryRow, Window
+from node.stats.schemas import AsOf, CountryRow, Stage, Window, shown_sector, shown_stage
 
 
 class StageCount(BaseModel):
-    stage: str
+    stage: Stage
     programmes: int
 
 
 class SectorTotals(BaseModel):
-    sector: str
+    sector: SectorName
     programmes: int = Field(description="Authorised programmes")
     credit_estimate: int
     credit_issued: int
@@ -72,9 +73,9 @@ def public_stats(engine: Engine) -> PublicStats:
         countries = retirements_by_country(conn, EVERYONE, Window())
     return PublicStats(
         **as_of.model_dump(),
-        programmes_by_stage=[StageCount(stage=s, programmes=n) for s, n in stages],
+        programmes_by_stage=[StageCount(stage=shown_stage(s), programmes=n) for s, n in stages],
         programmes_by_sector=[
-            SectorTotals(sector=s, programmes=n, credit_estimate=e, credit_issued=i, credit_retired=r)
+            SectorTotals(sector=shown_sector(s), programmes=n, credit_estimate=e, credit_issued=i, credit_retired=r)
             for s, n, e, i, r in sectors
         ],  # fmt: skip
         programmes_by_year=[

@@ -25,7 +25,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from node.chain.types import ProgrammeStage, Sector
+from node.programmes.queries import SECTORS, STAGES
+from node.programmes.schemas import SectorName
 
 
 class StatType(StrEnum):
@@ -44,8 +45,18 @@ class GroupBy(StrEnum):
     YEAR = "year"
 
 
-Stage = StrEnum("Stage", {s.name.lower(): s.name.lower() for s in ProgrammeStage if s})  # type: ignore[misc]
-SectorName = StrEnum("SectorName", {s.name.lower(): s.name.lower() for s in Sector})  # type: ignore[misc]
+Stage = StrEnum("Stage", {name: name for name in STAGES.values()})  # type: ignore[misc]
+"""Stages by the names the programme API shows (``AwaitingAuthorization``, ``Authorised``, ``Rejected``)."""
+DB_STAGE = {api: db for db, api in STAGES.items()}
+AUTHORISED = Stage("Authorised")
+
+
+def shown_stage(db_name: str) -> Stage:
+    return Stage(STAGES[db_name])
+
+
+def shown_sector(db_name: str) -> SectorName:
+    return SectorName(SECTORS[db_name])
 
 
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
@@ -84,7 +95,7 @@ class Window(BaseModel):
         "share, credits as it holds them) or, for a certifier, programmes it certifies",
     )
     group_by: GroupBy | None = Field(None, description="Series per UTC day, month or year of creation")
-    stage: Stage | None = Field(None, description="Only programmes at this stage (programme statistics)")
+    stage: Stage | None = Field(None, description="Only programmes at this stage")
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from node.models import chain
 from node.stats.permissions import OWNED, Scope
 from node.stats.programmes import overall
-from node.stats.schemas import GroupBy, Stage, Window
+from node.stats.schemas import DB_STAGE, GroupBy, Stage, Window
 
 STAGES = ("awaiting_authorization", "authorised", "rejected")
 SECTORS = ("energy", "forestry", "waste", "agriculture")
@@ -32,6 +32,7 @@ DEVELOPER_VIEW = Scope(organisation_id=DEVELOPER, everything=False, extra=OWNED,
 
 
 def _programme(pid: int, rng: random.Random) -> dict[str, Any]:
+    """A programme row as the indexer writes it, created at a random time in 2024-2026."""
     estimate = rng.randint(1, 10_000)
     stage = rng.choice(STAGES)
     issued = rng.randint(0, estimate) if stage == "authorised" else 0
@@ -60,13 +61,14 @@ def projections(engine: Engine, clean_chain_schema: None) -> Any:
             {"programme_id": p["programme_id"], "certifier_id": c, "certified": rng.random() < 0.6, "updated_block": 1}
             for p in programmes if p["stage"] == "authorised" for c in rng.sample((20, 21, 22), rng.randint(0, 2))
         ])  # fmt: skip
-        transfers = [{"tx_hash": bytes([i % 256]) * 32, "log_index": i, "block_number": 1000 + i,
+        transfers: list[dict[str, Any]] = [{"tx_hash": bytes([i % 256]) * 32, "log_index": i, "block_number": 1000 + i,
                       "programme_id": rng.randint(1, 300), "from_account": DEVELOPER, "to_account": OTHER,
                       "amount": rng.randint(1, 500), "request_ref": b"r" * 32, "ranges": []}
                      for i in range(400)]  # fmt: skip
         conn.execute(insert(chain.transfer), transfers)
-        conn.execute(insert(chain.account), [{"account_id": OTHER, "frozen": True, "updated_block": 1},
-                                             {"account_id": DEVELOPER, "frozen": False, "updated_block": 1}])  # fmt: skip
+        accounts = [{"account_id": OTHER, "frozen": True, "updated_block": 1},
+                    {"account_id": DEVELOPER, "frozen": False, "updated_block": 1}]  # fmt: skip
+        conn.execute(insert(chain.account), accounts)
         conn.execute(insert(chain.holding), [
             {"programme_id": p["programme_id"], "account_id": OTHER, "balance": p["credit_issued"] // 3,
              "updated_block": 1} for p in programmes if p["credit_issued"]])  # fmt: skip
@@ -125,9 +127,11 @@ def _expected(conn: Connection, window: Window, scope: Scope, dimension: str) ->
     groups: dict[tuple[Any, Any], list[Any]] = {}
     for p in programmes:
         at = p["created_at"]
-        if (window.created_from and at < window.created_from) or (window.created_before and at >= window.created_before):
+        if (window.created_from and at < window.created_from) or (
+            window.created_before and at >= window.created_before
+        ):
             continue
-        if window.stage and p["stage"] != window.stage.value:
+        if window.stage and p["stage"] != DB_STAGE[window.stage]:
             continue
         if not scope.everything and p["stage"] != "authorised" and p["programme_id"] not in owned:
             continue
@@ -146,7 +150,7 @@ def _expected(conn: Connection, window: Window, scope: Scope, dimension: str) ->
 
 def _windows(rng: random.Random) -> list[Window]:
     month_starts = [datetime(2024 + m // 12, m % 12 + 1, 1, tzinfo=UTC) for m in range(36)]
-    windows = [Window(), Window(group_by=GroupBy.YEAR), Window(stage=Stage("authorised"), group_by=GroupBy.MONTH)]
+    windows = [Window(), Window(group_by=GroupBy.YEAR), Window(stage=Stage("Authorised"), group_by=GroupBy.MONTH)]
     for _ in range(25):
         a, b = sorted(rng.sample(range(36), 2))
         start = month_starts[a] + (timedelta(0) if rng.random() < 0.3 else timedelta(hours=rng.randint(1, 600)))
