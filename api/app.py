@@ -7,9 +7,22 @@ import sys
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import access_log, calculator, credits, docs, health, metrics, openapi, problems, programmes, retirements
+from api import (
+    access_log,
+    calculator,
+    credits,
+    docs,
+    health,
+    metrics,
+    openapi,
+    problems,
+    programmes,
+    retirements,
+    stats,
+)
 from api.auth import endpoints as auth
 from api.auth import pages as password_pages
+from api.exports import router as exports_router
 from api.identity import audit, organisations, users
 from api.indexing import index_waiter_lifespan
 from api.request_guard import RequestGuard
@@ -44,6 +57,8 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(credits.router)
     app.include_router(retirements.router)
     app.include_router(calculator.router)
+    app.include_router(stats.router)
+    app.include_router(exports_router)
     if settings.storage_backend == "local":
         files = settings.files_dir
         files.mkdir(parents=True, exist_ok=True)

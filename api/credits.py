@@ -6,11 +6,12 @@ once their chain transaction is indexed (ADR 0014).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
@@ -122,24 +123,52 @@ def create_transfer(
     return transfers.create(programme_context(request, waiter), principal, body, idempotency_key)
 
 
-@router.get("/transfers", response_model=TransferPage, responses=documented(401),
-            operation_id="list_transfers", summary="List transfers")  # fmt: skip
-def list_transfers(
-    principal: CurrentPrincipal, request: Request,
+@dataclass(frozen=True)
+class TransferSelection:
+    """Which transfers, in which order: the query parameters the list and its CSV export share."""
+
+    filters: transfers.TransferFilters
+    newest_first: bool
+
+
+def transfer_selection(
     programme_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Sender or receiver")] = None,
     state: Annotated[TransferState | None, Query()] = None,
     created_from: CreatedFrom = None, created_before: CreatedBefore = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+) -> TransferSelection:  # fmt: skip
+    """Declared once so `GET /transfers` and `GET /exports/transfers.csv` cannot drift apart."""
+    filters = transfers.TransferFilters(programme_id=programme_id, organisation_id=organisation_id,
+                                        state=state.value if state else None,
+                                        created=(created_from, created_before))  # fmt: skip
+    return TransferSelection(filters, newest_first=order == "desc")
+
+
+TransferSelectionDep = Annotated[TransferSelection, Depends(transfer_selection)]
+
+
+def id_page(
     after: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Any:  # fmt: skip
+) -> tuple[int | None, int]:  # fmt: skip
+    """A page of the transfer or retirement list. A dependency only to come after the selection: FastAPI documents
+    an endpoint's own parameters before its dependencies', and the lists keep their documented parameter order."""
+    return after, limit
+
+
+IdPage = Annotated[tuple[int | None, int], Depends(id_page)]
+
+
+@router.get("/transfers", response_model=TransferPage, responses=documented(401),
+            operation_id="list_transfers", summary="List transfers")  # fmt: skip
+def list_transfers(principal: CurrentPrincipal, request: Request, selection: TransferSelectionDep,
+                   page_parameters: IdPage) -> Any:  # fmt: skip
     """The transfers the caller may read (§4.2), newest first unless `order=asc`."""
+    after, limit = page_parameters
     with context_of(request).engine.connect() as conn:
-        return transfers.list_transfers(conn, principal, programme_id=programme_id, organisation_id=organisation_id,
-                                        state=state.value if state else None, after=after, limit=limit,
-                                        created=(created_from, created_before),
-                                        newest_first=order == "desc")  # fmt: skip
+        return transfers.list_transfers(conn, principal, selection.filters, after=after, limit=limit,
+                                        newest_first=selection.newest_first)  # fmt: skip
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferOut, responses=documented(401, 404),

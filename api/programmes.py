@@ -6,11 +6,12 @@ answers once its chain transaction is mined and indexed, so the next read shows 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
@@ -170,10 +171,16 @@ def create_programme(
     return creation.create(programme_context(request, waiter), principal, body, idempotency_key)
 
 
-@router.get("", response_model=ProgrammePage, responses=documented(401, 403),
-            operation_id="list_programmes", summary="List programmes")  # fmt: skip
-def list_all(
-    principal: CurrentPrincipal, request: Request,
+@dataclass(frozen=True)
+class ProgrammeSelection:
+    """Which programmes, in which order: the query parameters the list and its CSV export share."""
+
+    filters: ProgrammeFilters
+    sort: str
+    order: str
+
+
+def programme_selection(
     stage: Annotated[Stage | None, Query()] = None, sector: Annotated[SectorName | None, Query()] = None,
     sectoral_scope: Annotated[int | None, Query(ge=1, le=15)] = None, owner: AccountId = None,
     certifier: AccountId = None,
@@ -182,16 +189,37 @@ def list_all(
     q: Annotated[str | None, Query(max_length=200, description="Search in title and external id")] = None,
     sort: Annotated[ProgrammeSort, Query()] = ProgrammeSort("programme_id"),
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    after: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page")] = None,
-) -> Any:  # fmt: skip
-    """The programmes the caller may read (reference §4.2), with their owners' and certifiers' names."""
+) -> ProgrammeSelection:  # fmt: skip
+    """Declared once so `GET /programmes` and `GET /exports/programmes.csv` cannot drift apart."""
     filters = ProgrammeFilters(stage=stage.value if stage else None, sector=sector.value if sector else None,
                                sectoral_scope=sectoral_scope, owner=owner, certifier=certifier,
                                starts_from=starts_from, starts_before=starts_before, search=q)  # fmt: skip
-    query = KeysetQuery(sort=sort.value, order=order, limit=limit, after=after)
+    return ProgrammeSelection(filters, sort.value, order)
+
+
+ProgrammeSelectionDep = Annotated[ProgrammeSelection, Depends(programme_selection)]
+
+
+def programme_page(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    after: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page")] = None,
+) -> tuple[int, str | None]:  # fmt: skip
+    """The list's page. A dependency only to come after the selection: FastAPI documents an endpoint's own
+    parameters before its dependencies', and the list keeps its documented parameter order."""
+    return limit, after
+
+
+@router.get("", response_model=ProgrammePage, responses=documented(401, 403),
+            operation_id="list_programmes", summary="List programmes")  # fmt: skip
+def list_all(
+    principal: CurrentPrincipal, request: Request, selection: ProgrammeSelectionDep,
+    page_parameters: Annotated[tuple[int, str | None], Depends(programme_page)],
+) -> Any:  # fmt: skip
+    """The programmes the caller may read (reference §4.2), with their owners' and certifiers' names."""
+    limit, after = page_parameters
+    query = KeysetQuery(sort=selection.sort, order=selection.order, limit=limit, after=after)
     with context_of(request).engine.connect() as conn:
-        page = list_programmes(conn, principal, filters, query)
+        page = list_programmes(conn, principal, selection.filters, query)
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 

@@ -6,15 +6,16 @@ Thin: parse, call :mod:`node.credits.retirements`, shape the answer. A retiremen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from api.auth.dependencies import CurrentPrincipal, context_of
-from api.credits import CreatedBefore, CreatedFrom
+from api.credits import CreatedBefore, CreatedFrom, IdPage
 from api.indexing import IndexWaiterDep
 from api.problems import documented
 from api.programmes import IdempotencyKey, programme_context
@@ -68,26 +69,42 @@ def create_retirement(
     return retirements.create(programme_context(request, waiter), principal, body, idempotency_key)
 
 
-@router.get("/retirements", response_model=RetirementPage, responses=documented(401),
-            operation_id="list_retirements", summary="List retirements")  # fmt: skip
-def list_retirements(
-    principal: CurrentPrincipal, request: Request,
+@dataclass(frozen=True)
+class RetirementSelection:
+    """Which retirements, in which order: the query parameters the list and its CSV export share."""
+
+    filters: retirements.RetirementFilters
+    newest_first: bool
+
+
+def retirement_selection(
     programme_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="The holder")] = None,
     state: Annotated[RetirementState | None, Query()] = None,
     retirement_type: Annotated[RetirementKind | None, Query()] = None,
     created_from: CreatedFrom = None, created_before: CreatedBefore = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
-    after: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Any:  # fmt: skip
+) -> RetirementSelection:  # fmt: skip
+    """Declared once so `GET /retirements` and `GET /exports/retirements.csv` cannot drift apart."""
+    filters = retirements.RetirementFilters(
+        programme_id=programme_id, organisation_id=organisation_id, state=state.value if state else None,
+        retirement_type=retirement_type.value if retirement_type else None, created=(created_from, created_before),
+    )  # fmt: skip
+    return RetirementSelection(filters, newest_first=order == "desc")
+
+
+RetirementSelectionDep = Annotated[RetirementSelection, Depends(retirement_selection)]
+
+
+@router.get("/retirements", response_model=RetirementPage, responses=documented(401),
+            operation_id="list_retirements", summary="List retirements")  # fmt: skip
+def list_retirements(principal: CurrentPrincipal, request: Request, selection: RetirementSelectionDep,
+                     page_parameters: IdPage) -> Any:  # fmt: skip
     """The retirements the caller may read (§4.2), newest first unless `order=asc`."""
+    after, limit = page_parameters
     with context_of(request).engine.connect() as conn:
-        return retirements.list_retirements(
-            conn, principal, programme_id=programme_id, organisation_id=organisation_id,
-            state=state.value if state else None, retirement_type=retirement_type.value if retirement_type else None,
-            created=(created_from, created_before), after=after, limit=limit, newest_first=order == "desc",
-        )  # fmt: skip
+        return retirements.list_retirements(conn, principal, selection.filters, after=after, limit=limit,
+                                            newest_first=selection.newest_first)  # fmt: skip
 
 
 @router.get("/retirements/{retirement_id}", response_model=RetirementOut, responses=documented(401, 404),

@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from node.chain.types import RetirementInput, RetirementType, omge_share
@@ -339,23 +339,45 @@ def get_retirement(conn: Connection, principal: Principal, retirement_id: int) -
     return shape(row)
 
 
-def list_retirements(
-    conn: Connection, principal: Principal, *, programme_id: int | None, organisation_id: int | None,
-    state: str | None, retirement_type: str | None, created: Period = (None, None), after: int | None, limit: int,
-    newest_first: bool,
-) -> dict[str, Any]:  # fmt: skip
-    """A keyset page of the retirements the caller may read, newest first by default; ``created`` bounds the time
-    they were made (from, before)."""
+@dataclasses.dataclass(frozen=True)
+class RetirementFilters:
+    """The retirement list's filters; ``created`` bounds the time they were made (from, before)."""
+
+    programme_id: int | None = None
+    organisation_id: int | None = None
+    """The holder."""
+    state: str | None = None
+    retirement_type: str | None = None
+    created: Period = (None, None)
+
+
+def select_retirements(principal: Principal, filters: RetirementFilters, *, newest_first: bool) -> Select[Any]:
+    """Every retirement ``principal`` may read that matches ``filters``, with the holder's name, by id.
+
+    The one place the list and the CSV export (:mod:`node.exports`) get their rows from, so an export holds exactly
+    the rows the caller's list pages would."""
     query = _select().where(visible_retirements(principal))
-    filters: Sequence[tuple[Any, Any]] = ((programme_id, _r.programme_id), (organisation_id, _r.from_account),
-                                          (state, _r.state), (retirement_type, _r.retirement_type))  # fmt: skip
-    for value, column in filters:
+    conditions: Sequence[tuple[Any, Any]] = (
+        (filters.programme_id, _r.programme_id), (filters.organisation_id, _r.from_account),
+        (filters.state, _r.state), (filters.retirement_type, _r.retirement_type),
+    )  # fmt: skip
+    for value, column in conditions:
         if value is not None:
             query = query.where(column == value)
-    query = within(query, _r.created_at, created)
+    query = within(query, _r.created_at, filters.created)
+    order = _r.retirement_id.desc() if newest_first else _r.retirement_id.asc()
+    result: Select[Any] = query.order_by(order)
+    return result
+
+
+def list_retirements(
+    conn: Connection, principal: Principal, filters: RetirementFilters, *, after: int | None, limit: int,
+    newest_first: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """A keyset page of the retirements the caller may read, newest first by default."""
+    query = select_retirements(principal, filters, newest_first=newest_first)
     if after is not None:
         query = query.where(_r.retirement_id < after if newest_first else _r.retirement_id > after)
-    order = _r.retirement_id.desc() if newest_first else _r.retirement_id.asc()
-    rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
+    rows = conn.execute(query.limit(limit + 1)).all()
     items = [shape(row) for row in rows[:limit]]
     return {"items": items, "next_cursor": str(items[-1]["retirement_id"]) if len(rows) > limit else None}

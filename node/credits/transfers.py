@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from node.config import Settings
@@ -275,12 +275,22 @@ def get_transfer(conn: Connection, principal: Principal, transfer_id: int) -> di
     return _view(conn, transfer_id)
 
 
-def list_transfers(
-    conn: Connection, principal: Principal, *, programme_id: int | None, organisation_id: int | None,
-    state: str | None, created: Period = (None, None), after: int | None, limit: int, newest_first: bool,
-) -> dict[str, Any]:  # fmt: skip
-    """A keyset page of the transfers the caller may read, newest first by default; ``created`` bounds the time
-    they were made (from, before)."""
+@dataclasses.dataclass(frozen=True)
+class TransferFilters:
+    """The transfer list's filters; ``created`` bounds the time they were made (from, before)."""
+
+    programme_id: int | None = None
+    organisation_id: int | None = None
+    """Sender or receiver."""
+    state: str | None = None
+    created: Period = (None, None)
+
+
+def select_transfers(principal: Principal, filters: TransferFilters, *, newest_first: bool) -> Select[Any]:
+    """Every transfer ``principal`` may read that matches ``filters``, with both parties' names, by id.
+
+    The one place the list and the CSV export (:mod:`node.exports`) get their rows from, so an export holds exactly
+    the rows the caller's list pages would."""
     o_from, o_to = organisation.alias("sender"), organisation.alias("receiver")
     query = (
         select(credit_transfer, o_from.c.name.label("from_name"), o_to.c.name.label("to_name"))
@@ -288,17 +298,27 @@ def list_transfers(
         .outerjoin(o_to, o_to.c.organisation_id == _t.to_account)
         .where(visible_transfers(principal))
     )  # fmt: skip
-    if programme_id is not None:
-        query = query.where(_t.programme_id == programme_id)
-    if organisation_id is not None:
-        query = query.where((_t.from_account == organisation_id) | (_t.to_account == organisation_id))
-    if state is not None:
-        query = query.where(_t.state == state)
-    query = within(query, _t.created_at, created)
+    if filters.programme_id is not None:
+        query = query.where(_t.programme_id == filters.programme_id)
+    if filters.organisation_id is not None:
+        query = query.where((_t.from_account == filters.organisation_id) | (_t.to_account == filters.organisation_id))
+    if filters.state is not None:
+        query = query.where(_t.state == filters.state)
+    query = within(query, _t.created_at, filters.created)
+    order = _t.transfer_id.desc() if newest_first else _t.transfer_id.asc()
+    result: Select[Any] = query.order_by(order)
+    return result
+
+
+def list_transfers(
+    conn: Connection, principal: Principal, filters: TransferFilters, *, after: int | None, limit: int,
+    newest_first: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """A keyset page of the transfers the caller may read, newest first by default."""
+    query = select_transfers(principal, filters, newest_first=newest_first)
     if after is not None:
         query = query.where(_t.transfer_id < after if newest_first else _t.transfer_id > after)
-    order = _t.transfer_id.desc() if newest_first else _t.transfer_id.asc()
-    rows = conn.execute(query.order_by(order).limit(limit + 1)).all()
+    rows = conn.execute(query.limit(limit + 1)).all()
     items = [shape(row) for row in rows[:limit]]
     return {"items": items, "next_cursor": str(items[-1]["transfer_id"]) if len(rows) > limit else None}
 

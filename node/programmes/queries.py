@@ -131,7 +131,9 @@ def _shape(row: Any, owners: list[dict[str, Any]], certifiers: list[dict[str, An
     }
 
 
-def _shape_all(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+def shape_programmes(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows of :func:`select_programmes` as the API shows them, with their owners and certifiers in two queries
+    for the whole batch (not two per programme)."""
     ids = [row.programme_id for row in rows]
     owners, certifiers = _owners(conn, ids), _certifiers(conn, ids)
     return [_shape(row, owners.get(row.programme_id, []), certifiers.get(row.programme_id, [])) for row in rows]
@@ -145,7 +147,7 @@ def get_programme(conn: Connection, principal: Principal | None, programme_id: i
     row = conn.execute(query).first()
     if row is None:
         raise NotFound(f"No programme {programme_id}.")
-    return _shape_all(conn, [row])[0]
+    return shape_programmes(conn, [row])[0]
 
 
 @dataclass(frozen=True)
@@ -228,24 +230,37 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     return value, key
 
 
+def _sort_value(sort: str) -> ColumnElement[Any]:
+    """The sort key: a missing title sorts as the empty string, so the keyset cursor can always name a value."""
+    column = SORTABLE[sort]
+    return func.coalesce(column, "") if sort == "title" else column
+
+
+def select_programmes(principal: Principal, filters: ProgrammeFilters, *, sort: str, order: str) -> Select[Any]:
+    """Every programme ``principal`` may read that matches ``filters``, in the list's order (ties on the id).
+
+    The one place the list and the CSV export (:mod:`node.exports`) get their rows from, so an export holds exactly
+    the rows the caller's list pages would."""
+    sort_value = _sort_value(sort)
+    ordering = (sort_value.desc(), _p.programme_id.desc()) if order == "desc" else (sort_value, _p.programme_id)
+    return _base().where(visible_programmes(principal), *_filters(filters)).order_by(*ordering)
+
+
 def list_programmes(
     conn: Connection, principal: Principal, filters: ProgrammeFilters, query: KeysetQuery
 ) -> KeysetPage:
     """A keyset page: stable under inserts, and as fast on the thousandth page as on the first."""
-    column = SORTABLE[query.sort]
-    sort_value = func.coalesce(column, "") if query.sort == "title" else column
-    statement = _base().where(visible_programmes(principal), *_filters(filters))
+    statement = select_programmes(principal, filters, sort=query.sort, order=query.order)
     if query.after:
         value, key = decode_cursor(query.after, query.sort)
         if query.sort == "title":
             value = value or ""
-        position = tuple_(sort_value, _p.programme_id)
+        position = tuple_(_sort_value(query.sort), _p.programme_id)
         statement = statement.where(position < (value, key) if query.order == "desc" else position > (value, key))
-    ordering = (sort_value.desc(), _p.programme_id.desc()) if query.order == "desc" else (sort_value, _p.programme_id)
-    rows = conn.execute(statement.order_by(*ordering).limit(query.limit + 1)).all()
+    rows = conn.execute(statement.limit(query.limit + 1)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items = _shape_all(conn, rows)
+    items = shape_programmes(conn, rows)
     cursor = None
     if more:
         last = items[-1]

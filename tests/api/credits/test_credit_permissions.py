@@ -57,6 +57,7 @@ def _retire(kind: dict[str, object]) -> Action:
 ACTIONS: dict[str, Action] = {
     "GET /retirement-accounts": lambda api, w, c, h: api.get("/retirement-accounts", headers=h),
     "GET /transfers": lambda api, w, c, h: api.get("/transfers", headers=h),
+    "GET /exports/transfers.csv": lambda api, w, c, h: api.get("/exports/transfers.csv", headers=h),
     "GET /transfers/{fresh request}": lambda api, w, c, h: api.get(f"/transfers/{_request(api, w)}", headers=h),
     "POST /transfers (own credits)": _send_own,
     "POST /transfers (developer's to the certifier)": lambda api, w, c, h: api.post("/transfers", headers=h | {
@@ -75,6 +76,7 @@ ACTIONS: dict[str, Action] = {
     "PUT /settings/credits/omge-rate": lambda api, w, c, h: api.put(
         "/settings/credits/omge-rate", json={"omge_bps": 100}, headers=h),
     "GET /retirements": lambda api, w, c, h: api.get("/retirements", headers=h),
+    "GET /exports/retirements.csv": lambda api, w, c, h: api.get("/exports/retirements.csv", headers=h),
     "GET /retirements/{fresh request}": lambda api, w, c, h: api.get(
         f"/retirements/{_retirement_request(api, w)}", headers=h),
     "POST /retirements (cross-border, developer's)": _retire(CROSS_BORDER | {"amount": 1}),
@@ -92,6 +94,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     #                                                 anon root gAdm gMgr gVw  dAdm dMgr dVw  cAdm api  susp
     "GET /retirement-accounts":                        (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /transfers":                                  (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /exports/transfers.csv":                     (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /transfers/{fresh request}":                  (401, 200, 200, 200, 200, 200, 200, 200, 200, 404, 404),
     "POST /transfers (own credits)":                   (401, 201, 201, 201, 403, 201, 201, 403, 201, 201, 403),
     "POST /transfers (developer's to the certifier)":  (401, 201, 201, 201, 403, 201, 201, 403, 201, 403, 403),
@@ -102,6 +105,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "PUT /settings/credits/transfer-pause (resume)":   (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
     "PUT /settings/credits/omge-rate":                 (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
     "GET /retirements":                                (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /exports/retirements.csv":                   (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /retirements/{fresh request}":                (401, 200, 200, 200, 200, 200, 200, 200, 404, 404, 404),
     "POST /retirements (cross-border, developer's)":   (401, 201, 201, 201, 403, 201, 201, 403, 403, 403, 403),
     "POST /retirements (legal action, developer's)":   (401, 201, 201, 201, 403, 403, 403, 403, 403, 403, 403),

@@ -37,6 +37,7 @@ def _fresh(api: TestClient, world: World, stage: str = "awaiting") -> int:
 
 ACTIONS: dict[str, Action] = {
     "GET /programmes": lambda api, w, c, h: api.get("/programmes", headers=h),
+    "GET /exports/programmes.csv": lambda api, w, c, h: api.get("/exports/programmes.csv", headers=h),
     "GET /programmes/{fresh awaiting}": lambda api, w, c, h: api.get(f"/programmes/{_fresh(api, w)}", headers=h),
     "GET /programmes/{fresh authorised}": lambda api, w, c, h: api.get(
         f"/programmes/{_fresh(api, w, 'authorised')}", headers=h),
@@ -65,6 +66,7 @@ ACTIONS: dict[str, Action] = {
 MATRIX: dict[str, tuple[int, ...]] = {
     #                                             anon root gAdm gMgr gVw  dAdm dMgr dVw  cAdm api  susp
     "GET /programmes":                             (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    "GET /exports/programmes.csv":                 (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /programmes/{fresh awaiting}":            (401, 200, 200, 200, 200, 200, 200, 200, 404, 200, 404),
     "GET /programmes/{fresh authorised}":          (401, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
     "GET /programmes/{fresh awaiting}/blocks":     (401, 200, 200, 200, 200, 200, 200, 200, 404, 200, 404),
