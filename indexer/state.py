@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table, delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 
 from indexer.decoding import Event
 from node.models import chain
@@ -206,10 +206,20 @@ def _upsert(conn: Connection, table: Table, rows: list[Row]) -> None:
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={c: statement.excluded[c] for c in columns if c not in keys}
     )
-    conn.execute(statement, rows)
+    _many(conn, statement, table, rows)
 
 
 def _insert_new(conn: Connection, table: Table, rows: list[Row]) -> None:
     """Inserts per-event rows; rows already there (a replay after a reorg) are left as they are."""
     if rows:
-        conn.execute(insert(table).on_conflict_do_nothing(), rows)
+        _many(conn, insert(table).on_conflict_do_nothing(), table, rows)
+
+
+def _many(conn: Connection, statement: Insert, table: Table, rows: list[Row]) -> None:
+    """Runs ``statement`` for every row as multi-row statements of up to 1,000 rows each.
+
+    Why the RETURNING: it is what makes SQLAlchemy batch an ``INSERT ... ON CONFLICT`` into multi-row statements
+    ("insertmanyvalues"); without it psycopg runs one statement per row, and the analytics summaries'
+    statement-level triggers (ADR 0018) would run once per row instead of once per batch (ten times slower).
+    """
+    conn.execute(statement.returning(*table.primary_key.columns), rows).all()

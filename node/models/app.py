@@ -299,6 +299,11 @@ credit_transfer = Table(
     Index("ix_credit_transfer_pending", "programme_id", "from_account", postgresql_where=text("state = 'pending'")),
     Index("ix_credit_transfer_from", "from_account", "transfer_id"),
     Index("ix_credit_transfer_to", "to_account", "transfer_id"),
+    Index("ix_credit_transfer_from_updated", "from_account", "updated_at"),
+    Index("ix_credit_transfer_initiator_updated", "initiator_organisation_id", "updated_at"),
+    Index(
+        "ix_credit_transfer_pending_initiator", "initiator_organisation_id", postgresql_where=text("state = 'pending'")
+    ),
     comment="Credit transfers and transfer requests (reference §6.2-6.3); the chain write is a programme_change",
 )
 
@@ -334,6 +339,8 @@ credit_retirement = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index("ix_credit_retirement_pending", "programme_id", "from_account", postgresql_where=text("state = 'pending'")),
     Index("ix_credit_retirement_from", "from_account", "retirement_id"),
+    Index("ix_credit_retirement_from_updated", "from_account", "updated_at"),
+    Index("ix_credit_retirement_updated", "updated_at"),
     comment="Credit retirements and retirement requests (reference §6.4); the chain write is a programme_change",
 )
 

@@ -269,6 +269,7 @@ retirement = Table(
     Index("ix_retirement_programme", "programme_id", "block_number"),
     Index("ix_retirement_from", "from_account", "block_number"),
     Index("ix_retirement_country", "retirement_type", "country"),
+    Index("ix_retirement_cross_border_time", "block_time", postgresql_where=text("retirement_type = 'cross_border'")),
 )
 
 programme_location = Table(
@@ -321,6 +322,7 @@ programme_fact = Table(
     _amount("credit_issued"),
     _amount("credit_retired"),
     _amount("credit_transferred"),
+    _amount("credit_frozen"),
     Column("certifiers", Integer, nullable=False, server_default="0"),
     Column("revocations", Integer, nullable=False, server_default="0"),
     Index("ix_programme_fact_created_at", "created_at", postgresql_where=text("counted")),
@@ -340,6 +342,7 @@ programme_month = Table(
     _amount("credit_issued"),
     _amount("credit_retired"),
     _amount("credit_transferred"),
+    _amount("credit_frozen"),
     Column("certified_programmes", BigInteger, nullable=False, server_default="0"),
     _amount("certified_estimate"),
     Column("revoked_programmes", BigInteger, nullable=False, server_default="0"),
@@ -347,6 +350,50 @@ programme_month = Table(
     comment="Programme sums per UTC month of creation, stage and sector (kept by triggers)",
 )
 """The sum of the counted ``programme_fact`` rows per cell, kept by the same triggers."""
+
+location_fact = Table(
+    "location_fact",
+    metadata,
+    Column("programme_id", BigInteger, primary_key=True),
+    Column("longitude", Float, primary_key=True),
+    Column("latitude", Float, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("stage", Text, nullable=True),
+    Index("ix_location_fact_created_at", "created_at"),
+    comment="Each counted programme's distinct resolved points, as added to location_month (kept by triggers)",
+)
+
+location_month = Table(
+    "location_month",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("stage", Text, primary_key=True),
+    Column("longitude", Float, primary_key=True),
+    Column("latitude", Float, primary_key=True),
+    Column("programmes", BigInteger, nullable=False),
+    comment="Programmes per point, stage and UTC month of creation (kept by triggers)",
+)
+
+location_total = Table(
+    "location_total",
+    metadata,
+    Column("stage", Text, primary_key=True),
+    Column("longitude", Float, primary_key=True),
+    Column("latitude", Float, primary_key=True),
+    Column("programmes", BigInteger, nullable=False),
+    comment="Programmes per point and stage, all time (kept by triggers)",
+)
+
+retirement_month = Table(
+    "retirement_month",
+    metadata,
+    Column("month", Date, primary_key=True),
+    Column("country", Text, primary_key=True),
+    Column("retirements", BigInteger, nullable=False),
+    _amount("credits"),
+    _amount("international_credits"),
+    comment="Cross-border retirements per UTC month and receiving country (kept by triggers)",
+)
 
 SCHEMA_TABLES = (
     indexer_cursor,
@@ -366,4 +413,8 @@ SCHEMA_TABLES = (
     region_cache,
     programme_fact,
     programme_month,
+    location_fact,
+    location_month,
+    location_total,
+    retirement_month,
 )

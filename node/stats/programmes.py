@@ -3,7 +3,7 @@
 Overall figures add the whole months of ``chain.programme_month`` to the facts of the partial months at the ends
 of the window; a caller who does not see everything gets the authorised summaries plus the facts of the other
 programmes it may see. "Only mine" reads the caller's own rows, which are few, straight from the facts.
-Frozen credits are the balances of frozen (suspended) accounts, read at query time: few accounts are frozen.
+Frozen credits (the balances of frozen, i.e. suspended, accounts) are summed in the facts too, by the triggers.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from node.stats.window import Span, whole_window
 
 Dimension = Literal["stage", "sector"] | None
 AUTHORISED = "authorised"
-SUMS = ("programmes", "credit_estimate", "credit_issued", "credit_retired", "credit_transferred",
+SUMS = ("programmes", "credit_estimate", "credit_issued", "credit_retired", "credit_transferred", "credit_frozen",
         "certified_programmes", "certified_estimate", "revoked_programmes", "revoked_estimate")  # fmt: skip
+"""The summed columns of ``chain.programme_month``, and of each fact as ``_FACT_SUMS`` selects it."""
 
-_FACT_SUMS = """1 as programmes, credit_estimate, credit_issued, credit_retired, credit_transferred,
+_FACT_SUMS = """1 as programmes, credit_estimate, credit_issued, credit_retired, credit_transferred, credit_frozen,
     (certifiers > 0)::int as certified_programmes,
     case when certifiers > 0 then credit_estimate else 0 end as certified_estimate,
     (certifiers = 0 and revocations > 0)::int as revoked_programmes,
@@ -84,34 +85,27 @@ def overall(conn: Connection, scope: Scope, window: Window, dimension: Dimension
     span = Span.of(window)
     stage_filter, params = _filters(window, scope)
     params |= span.params()
-    restricted = "" if scope.everything else f" and stage = '{AUTHORISED}'"
+    authorised_only = not scope.everything
     parts = []
-    if span.use_months:
-        parts.append(f"""select {span.month_period()} as period, {_key(dimension)} as key, {", ".join(SUMS)}
-            from chain.programme_month where {span.month_condition()} and {stage_filter}{restricted}""")
-    edges = span.fact_condition("created_at")
-    if edges is not None:
-        parts.append(f"""select {span.period("created_at")} as period, {_key(dimension)} as key, {_FACT_SUMS}
-            from chain.programme_fact where counted and {edges} and {stage_filter}{restricted}""")
-    if scope.extra is not None:
+    if not (authorised_only and window.stage not in (None, SHOWN_AUTHORISED)):
+        restricted = f" and stage = '{AUTHORISED}'" if authorised_only else ""
+        if span.use_months:
+            parts.append(f"""select {span.month_period()} as period, {_key(dimension)} as key, {", ".join(SUMS)}
+                from chain.programme_month where {span.month_condition()} and {stage_filter}{restricted}""")
+        edges = span.fact_condition("created_at")
+        if edges is not None:
+            parts.append(f"""select {span.period("created_at")} as period, {_key(dimension)} as key, {_FACT_SUMS}
+                from chain.programme_fact where counted and {edges} and {stage_filter}{restricted}""")
+    if scope.extra is not None and window.stage != SHOWN_AUTHORISED:
         parts.append(f"""select {span.period("created_at")} as period, {_key(dimension)} as key, {_FACT_SUMS}
             from chain.programme_fact where counted and {whole_window(span, "created_at")} and {stage_filter}
             and stage <> '{AUTHORISED}' and programme_id in ({scope.extra})""")
+    if not parts:
+        return []
     sums = ", ".join(f"sum({name})" for name in SUMS)
     rows = conn.execute(text(f"""select period, key, {sums} from ({" union all ".join(parts)}) u
         group by period, key"""), params).all()  # fmt: skip
-    groups = {(r[0], r[1]): Sums(r[0], r[1], *r[2:]) for r in rows}
-    visible = "true" if scope.everything else f"(f.stage = '{AUTHORISED}' or f.programme_id in ({scope.extra}))"
-    if scope.extra is None and not scope.everything:
-        visible = f"f.stage = '{AUTHORISED}'"
-    stage_f, _ = _filters(window, scope, "f.")
-    frozen = conn.execute(text(f"""select {span.period("f.created_at")}, {_key(dimension, "f.")}, sum(h.balance)
-        from chain.account a join chain.holding h on h.account_id = a.account_id
-        join chain.programme_fact f on f.programme_id = h.programme_id
-        where a.frozen and f.counted and {whole_window(span, "f.created_at")} and {stage_f} and {visible}
-        group by 1, 2"""), params).all()  # fmt: skip
-    for period, key, amount in frozen:
-        groups.setdefault((period, key), Sums(period, key)).credit_frozen = Decimal(amount)
+    groups = {(r[0], r[1]): Sums(r[0], r[1], **dict(zip(SUMS, r[2:], strict=True))) for r in rows}
     for group in groups.values():
         group.credit_held = group.credit_issued - group.credit_retired
     return _ordered(groups)
@@ -130,11 +124,8 @@ def mine(conn: Connection, scope: Scope, window: Window, dimension: Dimension) -
                 coalesce(sum(f.credit_estimate) filter (where f.certifiers > 0), 0),
                 count(*) filter (where f.certifiers = 0 and f.revocations > 0),
                 coalesce(sum(f.credit_estimate) filter (where f.certifiers = 0 and f.revocations > 0), 0),
-                coalesce(sum(fz.frozen), 0)
+                sum(f.credit_frozen)
             from chain.programme_fact f
-            left join lateral (select sum(h.balance) as frozen from chain.holding h
-                join chain.account a on a.account_id = h.account_id and a.frozen
-                where h.programme_id = f.programme_id) fz on true
             where f.programme_id in ({scope.mine}) and {where}
             group by 1, 2"""), params).all()  # fmt: skip
         groups = {}

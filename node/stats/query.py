@@ -103,10 +103,11 @@ def latest_event_time(conn: Connection, names: tuple[str, ...]) -> datetime | No
 def _last(conn: Connection, scope: Scope, stat: StatType) -> datetime | None:
     if stat is StatType.PENDING_REQUESTS:
         value: datetime | None = conn.execute(text("""
-            select greatest((select max(updated_at) from app.credit_transfer
-                             where from_account = :org or initiator_organisation_id = :org),
-                            (select max(updated_at) from app.credit_retirement
-                             where from_account = :org or :officer))"""),
+            select greatest(
+                (select max(updated_at) from app.credit_transfer where from_account = :org),
+                (select max(updated_at) from app.credit_transfer where initiator_organisation_id = :org),
+                (select max(updated_at) from app.credit_retirement where from_account = :org),
+                (select max(updated_at) from app.credit_retirement where :officer))"""),
             {"org": scope.organisation_id, "officer": scope.officer}).scalar()  # fmt: skip
         return value
     return latest_event_time(conn, LAST_EVENTS[stat])

@@ -19,6 +19,8 @@ import pytest
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from node.models import chain
+from node.programmes.queries import STAGES as STAGES_SHOWN
+from node.stats.geography import programme_locations, retirements_by_country
 from node.stats.permissions import OWNED, Scope
 from node.stats.programmes import overall
 from node.stats.schemas import DB_STAGE, GroupBy, Stage, Window
@@ -43,8 +45,17 @@ def _programme(pid: int, rng: random.Random) -> dict[str, Any]:
             "created_at": START + timedelta(seconds=rng.randint(0, 3 * 365 * 86400))}  # fmt: skip
 
 
-def _month_rows(conn: Connection) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in conn.execute(select(chain.programme_month).order_by(*chain.programme_month.c[:3]))]
+SUMMARY_TABLES = {t.name: t for t in (chain.programme_month, chain.location_month, chain.location_total,
+                                       chain.retirement_month)}  # fmt: skip
+SUMMARIES = (chain.programme_month, chain.location_month, chain.location_total, chain.retirement_month)
+POINTS = [(3.4, 6.5), (7.5, 9.1), (3.4, 6.5)]
+"""Positions 0 and 2 resolve to the same point: a programme counts once per point."""
+
+
+def _summary_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    keyed = {table.name: list(table.primary_key.columns) for table in SUMMARIES}
+    return {name: [tuple(r) for r in conn.execute(select(SUMMARY_TABLES[name]).order_by(*keys))]
+            for name, keys in keyed.items()}  # fmt: skip
 
 
 @pytest.fixture
@@ -70,8 +81,24 @@ def projections(engine: Engine, clean_chain_schema: None) -> Any:
                     {"account_id": DEVELOPER, "frozen": False, "updated_block": 1}]  # fmt: skip
         conn.execute(insert(chain.account), accounts)
         conn.execute(insert(chain.holding), [
-            {"programme_id": p["programme_id"], "account_id": OTHER, "balance": p["credit_issued"] // 3,
-             "updated_block": 1} for p in programmes if p["credit_issued"]])  # fmt: skip
+            {"programme_id": p["programme_id"], "account_id": account, "balance": p["credit_issued"] // 3,
+             "updated_block": 1}
+            for p in programmes if p["credit_issued"] for account in (OTHER, DEVELOPER)])  # fmt: skip
+        conn.execute(insert(chain.programme_location), [
+            {"programme_id": p["programme_id"], "position": i, "region_name": f"R{i}", "status": "pending"}
+            for p in programmes for i in range(rng.randint(0, 3))])  # fmt: skip
+        for i, (longitude, latitude) in enumerate(POINTS):  # the location worker resolves them
+            conn.execute(update(chain.programme_location).where(chain.programme_location.c.position == i)
+                         .values(status="resolved", longitude=longitude, latitude=latitude))  # fmt: skip
+        conn.execute(insert(chain.retirement), [
+            {"retirement_id": i, "tx_hash": bytes([i % 256]) * 32, "log_index": i, "block_number": 1000 + 2 * i,
+             "programme_id": rng.randint(1, 300), "from_account": DEVELOPER, "government_account": 1,
+             "retirement_type": rng.choice(("cross_border", "cross_border", "legal_action")),
+             "country": rng.choice(("CH", "JP", "SE")), "amount": rng.randint(1, 90),
+             "omge_amount": rng.randint(0, 1),
+             "request_ref": b"r" * 32, "ranges": [], "omge_ranges": [],
+             "block_time": START + timedelta(seconds=rng.randint(0, 3 * 365 * 86400))}
+            for i in range(1, 200)])  # fmt: skip
         # Churn as the indexer and a reorg make it: stage changes, issuance, certification flips...
         for p in rng.sample(programmes, 60):
             p["stage"], p["credit_issued"] = "authorised", p["credit_estimate"]
@@ -79,8 +106,15 @@ def projections(engine: Engine, clean_chain_schema: None) -> Any:
                          .values(stage=p["stage"], credit_issued=p["credit_issued"]))  # fmt: skip
         conn.execute(update(chain.programme_certifier).where(chain.programme_certifier.c.certifier_id == 20)
                      .values(certified=~chain.programme_certifier.c.certified))  # fmt: skip
+        # ...balances move, one account is unfrozen and the other frozen...
+        conn.execute(update(chain.holding).where(chain.holding.c.programme_id % 3 == 0)
+                     .values(balance=chain.holding.c.balance + 7))  # fmt: skip
+        conn.execute(update(chain.account).values(frozen=~chain.account.c.frozen))
         # ...a reorg: transfers above a block dropped, programmes deleted (cascading) and replayed.
         conn.execute(delete(chain.transfer).where(chain.transfer.c.block_number >= 1300))
+        conn.execute(delete(chain.retirement).where(chain.retirement.c.block_number >= 1300))
+        conn.execute(delete(chain.account).where(chain.account.c.account_id == DEVELOPER))
+        conn.execute(insert(chain.account), [{"account_id": DEVELOPER, "frozen": True, "updated_block": 2}])
         transfers = [t for t in transfers if t["block_number"] < 1300]
         replayed = rng.sample(programmes, 40)
         ids = [p["programme_id"] for p in replayed]
@@ -90,25 +124,28 @@ def projections(engine: Engine, clean_chain_schema: None) -> Any:
             select(chain.programme_owner).where(chain.programme_owner.c.programme_id.in_(ids)))]  # fmt: skip
         holdings = [dict(r._mapping) for r in conn.execute(
             select(chain.holding).where(chain.holding.c.programme_id.in_(ids)))]  # fmt: skip
+        locations = [dict(r._mapping) for r in conn.execute(
+            select(chain.programme_location).where(chain.programme_location.c.programme_id.in_(ids)))]  # fmt: skip
         conn.execute(delete(chain.programme).where(chain.programme.c.programme_id.in_(ids)))
         gone = set(ids[:10])  # their creation was in the orphaned blocks: not replayed
         programmes = [p for p in programmes if p["programme_id"] not in gone]
         conn.execute(insert(chain.programme), [p for p in replayed if p["programme_id"] not in gone])
         for rows, table in ((owners, chain.programme_owner), (certifiers, chain.programme_certifier),
-                            (holdings, chain.holding)):  # fmt: skip
+                            (holdings, chain.holding), (locations, chain.programme_location)):  # fmt: skip
             kept = [r for r in rows if r["programme_id"] not in gone]
             if kept:
                 conn.execute(insert(table), kept)
     return programmes, transfers
 
 
-def test_the_triggers_keep_the_monthly_summary_equal_to_a_rebuild(engine: Engine, projections: Any) -> None:
+def test_the_triggers_keep_every_summary_equal_to_a_rebuild(engine: Engine, projections: Any) -> None:
     with engine.begin() as conn:
-        kept = _month_rows(conn)
+        kept = _summary_rows(conn)
         conn.execute(text("select chain.stats_rebuild()"))
-        rebuilt = _month_rows(conn)
+        rebuilt = _summary_rows(conn)
     assert kept == rebuilt
-    assert sum(row[3] for row in kept) == len(projections[0])
+    assert sum(row[3] for row in kept["programme_month"]) == len(projections[0])
+    assert all(kept.values())  # every summary has rows: the comparison is not vacuous
 
 
 def _expected(conn: Connection, window: Window, scope: Scope, dimension: str) -> dict[tuple[Any, Any], list[Any]]:
@@ -174,3 +211,41 @@ def test_every_window_sums_what_the_programmes_sum_one_by_one(engine: Engine, pr
                 expected = _expected(conn, window, scope, dimension)
                 assert got == {k: [Decimal(v) if i else v for i, v in enumerate(g)] for k, g in expected.items()}, \
                     (window, scope.everything)  # fmt: skip
+
+
+def _in(window: Window, at: datetime | None) -> bool:
+    if at is None:
+        return False
+    return not ((window.created_from and at < window.created_from) or
+                (window.created_before and at >= window.created_before))  # fmt: skip
+
+
+def test_maps_and_countries_count_what_the_rows_count_one_by_one(engine: Engine, projections: Any) -> None:
+    rng = random.Random("maps")
+    with engine.connect() as conn:
+        programmes = {r.programme_id: r for r in conn.execute(select(chain.programme))}
+        owned = {r.programme_id for r in conn.execute(select(chain.programme_owner).where(
+            chain.programme_owner.c.account_id == DEVELOPER))}  # fmt: skip
+        points = {(r.programme_id, r.longitude, r.latitude) for r in conn.execute(select(chain.programme_location))
+                  if r.status == "resolved"}  # fmt: skip
+        retirements = list(conn.execute(select(chain.retirement)))
+        for window in [Window(), *_windows(rng)]:
+            for scope in (EVERYTHING, DEVELOPER_VIEW):
+                expected: dict[tuple[Any, ...], int] = defaultdict(int)
+                for pid, longitude, latitude in points:
+                    p = programmes[pid]
+                    visible = scope.everything or p.stage == "authorised" or pid in owned
+                    staged = window.stage is None or DB_STAGE[window.stage] == p.stage
+                    if visible and staged and _in(window, p.created_at):
+                        expected[(STAGES_SHOWN[p.stage], longitude, latitude)] += 1
+                got = {(f.properties["stage"], *f.geometry["coordinates"]): f.properties["count"]
+                       for f in programme_locations(conn, scope, window).features}  # fmt: skip
+                assert got == expected, window
+            countries: dict[str, list[int]] = {}
+            for r in retirements:
+                if r.retirement_type == "cross_border" and _in(window, r.block_time):
+                    row = countries.setdefault(r.country, [0, 0, 0])
+                    row[0], row[1], row[2] = row[0] + 1, row[1] + r.amount, row[2] + r.amount - r.omge_amount
+            got_countries = {c.country: [c.retirements, c.credits, c.international_credits]
+                             for c in retirements_by_country(conn, EVERYTHING, window)}  # fmt: skip
+            assert got_countries == countries, window
