@@ -172,11 +172,12 @@ def _root_session(http: httpx.Client, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {renewed['access_token']}"}
 
 
-def _organisation(http: httpx.Client, root: dict[str, str], name: str) -> tuple[int, str, int]:
-    """A new developer organisation with its Admin: (organisation id, tax id, Admin's user id)."""
+def _organisation(http: httpx.Client, root: dict[str, str], name: str, role: str = DEVELOPER) -> tuple[int, str, int]:
+    """A new organisation (a developer unless ``role`` says otherwise) with its Admin: (organisation id, tax id,
+    Admin's user id)."""
     tag = uuid.uuid4().hex[:10]
     tax_id = f"TAX-{tag}"
-    body = {"name": f"{name} {tag}", "role": DEVELOPER, "tax_id": tax_id, "email": f"org-{tag}@bench.example.org",
+    body = {"name": f"{name} {tag}", "role": role, "tax_id": tax_id, "email": f"org-{tag}@bench.example.org",
             "phone": "+234 800 000 0000", "address": "1 Bench Street, Abuja",
             "admin": {"email": f"admin-{tag}@bench.example.org", "name": f"Admin {tag}"}}  # fmt: skip
     created = _expect(http.post("/organisations", headers=root, json=body), 201)
@@ -204,9 +205,11 @@ def _key() -> dict[str, str]:
     return {"Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
 
 
-def _session(node: BenchNode, http: httpx.Client, user_id: int, organisation_id: int) -> dict[str, str]:
-    """A session of a developer organisation's new Admin, checked by the API itself (``/auth/me``)."""
-    claims = Claims(user_id, "Admin", organisation_id, DEVELOPER, "active", must_change_password=False)
+def _session(node: BenchNode, http: httpx.Client, user_id: int, organisation_id: int,
+             organisation_role: str = DEVELOPER) -> dict[str, str]:  # fmt: skip
+    """A session of an organisation's new Admin (a developer's unless ``organisation_role`` says otherwise), checked
+    by the API itself (``/auth/me``)."""
+    claims = Claims(user_id, "Admin", organisation_id, organisation_role, "active", must_change_password=False)
     headers = {"Authorization": f"Bearer {issue_token(claims, node.jwt_secret, 3600)}"}
     me = _expect(http.get("/auth/me", headers=headers), 200)
     if (me["user_id"], me["organisation_id"]) != (user_id, organisation_id):
