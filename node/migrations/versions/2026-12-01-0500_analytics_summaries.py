@@ -126,86 +126,31 @@ begin
     return null;
 end $$;
 
-create function chain.stats_tally(ids bigint[], transferred_delta numeric[], certified_delta integer[],
-    revoked_delta integer[], frozen_delta numeric[])
-returns void
-language plpgsql as $$
-begin
-    perform chain.stats_ensure(ids);
-    perform chain.stats_cells(ids, -1);
-    update chain.programme_fact f set credit_transferred = f.credit_transferred + coalesce(d.t, 0),
-        certifiers = f.certifiers + coalesce(d.c, 0), revocations = f.revocations + coalesce(d.r, 0),
-        credit_frozen = f.credit_frozen + coalesce(d.z, 0)
-    from unnest(ids, transferred_delta, certified_delta, revoked_delta, frozen_delta) as d(programme_id, t, c, r, z)
-    where f.programme_id = d.programme_id;
-    perform chain.stats_cells(ids, 1);
-end $$;
-
-create function chain.stats_frozen(deltas jsonb) returns void
+create function chain.stats_tally(deltas jsonb) returns void
 language plpgsql as $$
 declare
     ids bigint[];
-    amounts numeric[];
+    transferred numeric[];
+    certified integer[];
+    revoked integer[];
+    frozen numeric[];
 begin
-    select array_agg(programme_id), array_agg(amount) into ids, amounts
-    from (select (d->>0)::bigint as programme_id, sum((d->>1)::numeric) as amount
+    select array_agg(p), array_agg(t), array_agg(c), array_agg(r), array_agg(z)
+    into ids, transferred, certified, revoked, frozen
+    from (select (d->>0)::bigint as p, sum((d->>1)::numeric) as t, sum((d->>2)::int) as c,
+                 sum((d->>3)::int) as r, sum((d->>4)::numeric) as z
           from jsonb_array_elements(deltas) d group by 1) g
-    where amount <> 0;
-    if ids is not null then
-        perform chain.stats_tally(ids, null, null, null, amounts);
+    where (t, c, r, z) <> (0, 0, 0, 0);
+    if ids is null then
+        return;
     end if;
-end $$;
-
-create function chain.stats_on_holding_insert() returns trigger
-language plpgsql as $$
-begin
-    perform chain.stats_frozen((select jsonb_agg(jsonb_build_array(n.programme_id, n.balance)) from new_rows n
-        join chain.account a on a.account_id = n.account_id and a.frozen));
-    return null;
-end $$;
-
-create function chain.stats_on_holding_update() returns trigger
-language plpgsql as $$
-begin
-    perform chain.stats_frozen((select jsonb_agg(jsonb_build_array(n.programme_id, n.balance - o.balance))
-        from new_rows n join old_rows o using (programme_id, account_id)
-        join chain.account a on a.account_id = n.account_id and a.frozen
-        where n.balance <> o.balance));
-    return null;
-end $$;
-
-create function chain.stats_on_holding_delete() returns trigger
-language plpgsql as $$
-begin
-    perform chain.stats_frozen((select jsonb_agg(jsonb_build_array(o.programme_id, -o.balance)) from old_rows o
-        join chain.account a on a.account_id = o.account_id and a.frozen));
-    return null;
-end $$;
-
-create function chain.stats_on_account_insert() returns trigger
-language plpgsql as $$
-begin
-    perform chain.stats_frozen((select jsonb_agg(jsonb_build_array(h.programme_id, h.balance)) from new_rows n
-        join chain.holding h on h.account_id = n.account_id where n.frozen));
-    return null;
-end $$;
-
-create function chain.stats_on_account_update() returns trigger
-language plpgsql as $$
-begin
-    perform chain.stats_frozen((select jsonb_agg(jsonb_build_array(h.programme_id,
-            case when n.frozen then h.balance else -h.balance end))
-        from new_rows n join old_rows o using (account_id) join chain.holding h on h.account_id = n.account_id
-        where n.frozen is distinct from o.frozen));
-    return null;
-end $$;
-
-create function chain.stats_on_account_delete() returns trigger
-language plpgsql as $$
-begin
-    perform chain.stats_frozen((select jsonb_agg(jsonb_build_array(h.programme_id, -h.balance)) from old_rows o
-        join chain.holding h on h.account_id = o.account_id where o.frozen));
-    return null;
+    perform chain.stats_ensure(ids);
+    perform chain.stats_cells(ids, -1);
+    update chain.programme_fact f set credit_transferred = f.credit_transferred + d.t,
+        certifiers = f.certifiers + d.c, revocations = f.revocations + d.r, credit_frozen = f.credit_frozen + d.z
+    from unnest(ids, transferred, certified, revoked, frozen) as d(programme_id, t, c, r, z)
+    where f.programme_id = d.programme_id;
+    perform chain.stats_cells(ids, 1);
 end $$;
 
 create function chain.stats_location_cells(ids bigint[], sign integer) returns void
@@ -282,88 +227,6 @@ begin
     return null;
 end $$;
 
-create function chain.stats_on_transfer_insert() returns trigger
-language plpgsql as $$
-declare
-    ids bigint[];
-    amounts numeric[];
-begin
-    select array_agg(programme_id), array_agg(amount) into ids, amounts
-    from (select programme_id, sum(amount) as amount from new_rows group by programme_id) d;
-    if ids is not null then
-        perform chain.stats_tally(ids, amounts, null, null, null);
-    end if;
-    return null;
-end $$;
-
-create function chain.stats_on_transfer_delete() returns trigger
-language plpgsql as $$
-declare
-    ids bigint[];
-    amounts numeric[];
-begin
-    select array_agg(programme_id), array_agg(-amount) into ids, amounts
-    from (select programme_id, sum(amount) as amount from old_rows group by programme_id) d;
-    if ids is not null then
-        perform chain.stats_tally(ids, amounts, null, null, null);
-    end if;
-    return null;
-end $$;
-
-create function chain.stats_on_certifier_insert() returns trigger
-language plpgsql as $$
-declare
-    ids bigint[];
-    certified_delta integer[];
-    revoked_delta integer[];
-begin
-    select array_agg(programme_id), array_agg(c), array_agg(r)
-    into ids, certified_delta, revoked_delta
-    from (select programme_id, (count(*) filter (where certified))::int as c,
-                 (count(*) filter (where not certified))::int as r
-          from new_rows group by programme_id) d;
-    if ids is not null then
-        perform chain.stats_tally(ids, null, certified_delta, revoked_delta, null);
-    end if;
-    return null;
-end $$;
-
-create function chain.stats_on_certifier_delete() returns trigger
-language plpgsql as $$
-declare
-    ids bigint[];
-    certified_delta integer[];
-    revoked_delta integer[];
-begin
-    select array_agg(programme_id), array_agg(-c), array_agg(-r)
-    into ids, certified_delta, revoked_delta
-    from (select programme_id, (count(*) filter (where certified))::int as c,
-                 (count(*) filter (where not certified))::int as r
-          from old_rows group by programme_id) d;
-    if ids is not null then
-        perform chain.stats_tally(ids, null, certified_delta, revoked_delta, null);
-    end if;
-    return null;
-end $$;
-
-create function chain.stats_on_certifier_update() returns trigger
-language plpgsql as $$
-declare
-    ids bigint[];
-    certified_delta integer[];
-    revoked_delta integer[];
-begin
-    select array_agg(programme_id), array_agg(c), array_agg(-c)
-    into ids, certified_delta, revoked_delta
-    from (select n.programme_id, sum(case when n.certified then 1 else -1 end)::int as c
-          from new_rows n join old_rows o using (programme_id, certifier_id)
-          where n.certified is distinct from o.certified group by n.programme_id) d;
-    if ids is not null then
-        perform chain.stats_tally(ids, null, certified_delta, revoked_delta, null);
-    end if;
-    return null;
-end $$;
-
 create function chain.stats_rebuild() returns void
 language plpgsql as $$
 begin
@@ -419,6 +282,45 @@ begin
 end $$;
 """
 
+TALLIES = {
+    "transfer_insert": "select programme_id, amount, 0, 0, 0 from new_rows",
+    "transfer_delete": "select programme_id, -amount, 0, 0, 0 from old_rows",
+    "certifier_insert": "select programme_id, 0, certified::int, (not certified)::int, 0 from new_rows",
+    "certifier_delete": "select programme_id, 0, -certified::int, -(not certified)::int, 0 from old_rows",
+    "certifier_update": "select n.programme_id, 0, n.certified::int - o.certified::int, o.certified::int - "
+    "n.certified::int, 0 from new_rows n join old_rows o using (programme_id, certifier_id)",
+    "holding_insert": "select n.programme_id, 0, 0, 0, n.balance from new_rows n "
+    "join chain.account a on a.account_id = n.account_id and a.frozen",
+    "holding_update": "select n.programme_id, 0, 0, 0, n.balance - o.balance from new_rows n "
+    "join old_rows o using (programme_id, account_id) join chain.account a on a.account_id = n.account_id "
+    "and a.frozen",
+    "holding_delete": "select o.programme_id, 0, 0, 0, -o.balance from old_rows o "
+    "join chain.account a on a.account_id = o.account_id and a.frozen",
+    "account_insert": "select h.programme_id, 0, 0, 0, h.balance from new_rows n "
+    "join chain.holding h on h.account_id = n.account_id where n.frozen",
+    "account_update": "select h.programme_id, 0, 0, 0, case when n.frozen then h.balance else -h.balance end "
+    "from new_rows n join old_rows o using (account_id) join chain.holding h on h.account_id = n.account_id "
+    "where n.frozen is distinct from o.frozen",
+    "account_delete": "select h.programme_id, 0, 0, 0, -h.balance from old_rows o "
+    "join chain.holding h on h.account_id = o.account_id where o.frozen",
+}
+"""Per trigger: the rows' changes to each programme's tallies, as (programme, transferred, certifiers,
+revocations, frozen). Transfers add volume; certifications count certifiers and revocations; the balances of
+frozen accounts are frozen credits, so a holding of a frozen account or an account's freeze changes them."""
+
+
+def _tally_functions() -> list[str]:
+    return [
+        f"""create function chain.stats_on_{name}() returns trigger
+language plpgsql as $$
+begin
+    perform chain.stats_tally((select jsonb_agg(jsonb_build_array(p, t, c, r, z)) from ({rows}) as d(p, t, c, r, z)));
+    return null;
+end $$"""
+        for name, rows in TALLIES.items()
+    ]
+
+
 TRIGGERS = {
     "chain.programme": ("insert", "update", "delete"),
     "chain.transfer": ("insert", "delete"),
@@ -432,7 +334,7 @@ LOCATION_EVENTS = ("insert", "update", "delete")
 FUNCTION_SIGNATURES = (
     "stats_rebuild()", "stats_on_location_change()", "stats_locations(bigint[])",
     "stats_location_cells(bigint[], integer)", "stats_retirement_cells(jsonb, integer)",
-    "stats_frozen(jsonb)", "stats_tally(bigint[], numeric[], integer[], integer[], numeric[])",
+    "stats_tally(jsonb)",
     "stats_programmes_set(bigint[], bigint[])", "stats_cells(bigint[], integer)", "stats_ensure(bigint[])",
 )  # fmt: skip
 
@@ -579,7 +481,7 @@ def upgrade() -> None:
     op.create_index("ix_credit_transfer_pending_initiator", "credit_transfer", ["initiator_organisation_id"],
                     schema="app", postgresql_where=sa.text("state = 'pending'"))  # fmt: skip
     op.execute(FUNCTIONS)
-    for statement in _trigger_sql():
+    for statement in (*_tally_functions(), *_trigger_sql()):
         op.execute(statement)
     op.execute("select chain.stats_rebuild()")
 
