@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from node.stats.schemas import StatType
 from tests.api.credits.test_retirements import CROSS_BORDER, retire
 from tests.api.credits.test_transfers import send
 from tests.api.identity.world import Member, World, unique
@@ -45,7 +46,13 @@ class Scenario:
     holdings: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
     transferred: dict[int, int] = field(default_factory=dict)
     days: list[str] = field(default_factory=list)
-    day_starts: list[str] = field(default_factory=list)
+    certified: set[int] = field(default_factory=set)
+    revoked: set[int] = field(default_factory=set)
+    located: set[int] = field(default_factory=set)
+    # (from, programme, country, amount, omge)
+    retirements: list[tuple[int, int, str, int, int]] = field(default_factory=list)
+    pending: list[tuple[int, int]] = field(default_factory=list)
+    """(initiator, sender) of pending transfer requests."""
 
     def hold(self, pid: int, org: int) -> dict[str, int]:
         return self.holdings.setdefault((pid, org), {"held": 0, "issued": 0, "transferred": 0, "retired": 0,
@@ -56,6 +63,13 @@ def _created_day(app_client: TestClient, world: World, pid: int) -> str:
     with world.engine.connect() as conn:
         return str(conn.execute(text("select (created_at at time zone 'UTC')::date from chain.programme "
                                      "where programme_id = :p"), {"p": pid}).scalar_one())  # fmt: skip
+
+
+def resolve(world: World, pids: set[int]) -> None:
+    """Where the programmes are, as the location worker (not running here) resolves their region."""
+    with world.engine.begin() as conn:
+        conn.execute(text("update chain.programme_location set status = 'resolved', latitude = 6.5, "
+                          "longitude = 3.4 where programme_id = any(:p)"), {"p": sorted(pids)})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +111,129 @@ def scenario(app_client: TestClient, world: World) -> Scenario:
     assert retired.status_code == 201, retired.text
     omge = retired.json()["omge_amount"]
     s.hold(p2, s.dev).update(held=550, retired=50)
+    s.retirements.append((s.dev, p2, "CH", 50, omge))
+    s.pending.append((world.government, s.dev))
     # The certifier certifies both, then revokes P2; dev2 is suspended (its account frozen).
     for pid in (p1, p2):
         assert post(app_client, world, "cert_admin", f"/programmes/{pid}/certify", {}).status_code == 200
     assert post(app_client, world, "cert_admin", f"/programmes/{p2}/revoke", {}).status_code == 200
+    s.certified, s.revoked = {p1}, {p2}
     world.suspend(dev2)
-    # Where P1 and P2 are: as the location worker would resolve their region.
-    with world.engine.begin() as conn:
-        conn.execute(text("update chain.programme_location set status = 'resolved', latitude = 6.5, "
-                          "longitude = 3.4 where programme_id in (:a, :b)"), {"a": p1, "b": p2})  # fmt: skip
+    s.located = {p1, p2}
+    resolve(world, s.located)
     s.days = [_created_day(app_client, world, p1), _created_day(app_client, world, p3)]
     assert (retired.json()["amount"], omge) == (50, omge)
     return s
+
+
+CALLERS = ("gov_admin", "root", "dev_admin", "dev2_admin", "cert_admin", "api_key")
+TOTALS = ("programmes", "credit_estimate", "credit_issued", "credit_held", "credit_retired", "credit_transferred",
+          "credit_frozen")  # fmt: skip
+
+
+def _organisation(world: World, caller: str) -> int:
+    return world.members[caller].organisation_id
+
+
+def _sums(s: Scenario, pids: set[int], key: int, org: int | None) -> dict[str, dict[str, float]]:
+    """Per stage (key 0) or sector (key 1): overall (``org`` None) or as ``org``'s own (weighted) figures."""
+    groups: dict[str, dict[str, float]] = {}
+    for pid in pids:
+        stage, sector, estimate, owners, _day = s.programmes[pid]
+        g = groups.setdefault((stage, sector)[key], dict.fromkeys(TOTALS, 0))
+        if org is None:
+            g["programmes"] += 1
+            g["credit_estimate"] += estimate
+            g["credit_transferred"] += s.transferred.get(pid, 0)
+            holdings = [(h, o) for (p, o), h in s.holdings.items() if p == pid]
+        else:
+            g["programmes"] += 1 if org in owners else 0
+            g["credit_estimate"] += estimate * owners.get(org, 0) / 100
+            holdings = [(h, o) for (p, o), h in s.holdings.items() if p == pid and o == org]
+            g["credit_transferred"] += sum(h["transferred"] for h, _ in holdings)
+        for h, holder in holdings:
+            g["credit_issued"] += h["issued"]
+            g["credit_held"] += h["held"]
+            g["credit_retired"] += h["retired"]
+            g["credit_frozen"] += h["held"] if holder == s.dev2 else 0
+    return groups
+
+
+def _expected(s: Scenario, world: World, caller: str, stat_type: str, mine: bool) -> Any:
+    """What each statistic must say to ``caller``, from the scenario's own numbers (reference §11.2, §4.2)."""
+    org = _organisation(world, caller)
+    everything = caller in ("gov_admin", "root", "api_key")
+    certifier = caller == "cert_admin"
+    authorised = {p for p, v in s.programmes.items() if v[0] == "Authorised"}
+    owned = {p for p, v in s.programmes.items() if org in v[3]}
+    held = {p for (p, o) in s.holdings if o == org}
+    visible = set(s.programmes) if everything else authorised | (owned if not certifier else set())
+    pids = (s.certified if certifier else owned | held) if mine else visible
+    if stat_type in ("programmes_by_stage", "programmes_by_sector"):
+        key = 0 if stat_type == "programmes_by_stage" else 1
+        return _sums(s, pids, key, org if mine and not certifier else None)
+    if stat_type == "certification":
+        parts = {"certified": [0, 0.0], "revoked": [0, 0.0], "uncertified": [0, 0.0]}
+        chosen = (pids & authorised) if not (mine and certifier) else authorised
+        for pid in chosen:
+            estimate, owners = s.programmes[pid][2], s.programmes[pid][3]
+            weight = owners.get(org, 0) / 100 if mine and not certifier else 1
+            part = "certified" if pid in s.certified else "revoked" if pid in s.revoked else "uncertified"
+            parts[part][0] += 0 if mine and not certifier and org not in owners else 1  # held, not owned: no count
+            parts[part][1] += estimate * weight
+        if not chosen:
+            return []
+        return [{"period": None, **{k: {"programmes": n, "credit_estimate": e} for k, (n, e) in parts.items()}}]
+    if stat_type == "my_credits":
+        mine_held = [h for (p, o), h in s.holdings.items() if o == org]
+        total = {k: sum(h[k] for h in mine_held) for k in ("held", "issued", "received", "transferred", "retired")}
+        frozen = total["held"] if org == s.dev2 else 0
+        return {"organisation_id": org, "held": total["held"], "frozen": frozen, "available": total["held"] - frozen,
+                "issued": total["issued"], "received": total["received"], "transferred": total["transferred"],
+                "retired": total["retired"]}  # fmt: skip
+    if stat_type == "pending_requests":
+        return {"transfers_sent": sum(1 for i, _ in s.pending if i == org),
+                "transfers_to_approve": sum(1 for _, f in s.pending if f == org),
+                "retirements_requested": 0, "retirements_to_recognise": 0}  # fmt: skip
+    if stat_type == "programme_locations":
+        # "Mine" on the map: programmes the caller owns or certifies (reference §11.2), not those it only holds.
+        points = (pids if not mine else s.certified if certifier else owned) & s.located
+        return [([3.4, 6.5], "Authorised", len(points))] if points else []
+    countries: dict[str, list[int]] = {}
+    for sender, pid, country, amount, omge in s.retirements:
+        if not mine or sender == org or pid in s.certified and certifier:
+            row = countries.setdefault(country, [0, 0, 0])
+            row[0], row[1], row[2] = row[0] + 1, row[1] + amount, row[2] + amount - omge
+    return [[c, *v] for c, v in sorted(countries.items())]
+
+
+def _shown(stat_type: str, answer: Any) -> Any:
+    """The part of an answer ``_expected`` predicts, in the same shape."""
+    data = answer["data"]
+    if stat_type in ("programmes_by_stage", "programmes_by_sector"):
+        return _rows(answer, "stage" if stat_type == "programmes_by_stage" else "sector")
+    if stat_type == "programme_locations":
+        return [(f["geometry"]["coordinates"], f["properties"]["stage"], f["properties"]["count"])
+                for f in data["features"]]  # fmt: skip
+    if stat_type == "retirements_by_country":
+        return [[c["country"], c["retirements"], c["credits"], c["international_credits"]] for c in data]
+    return data
+
+
+def check_every_statistic(app_client: TestClient, world: World, s: Scenario) -> None:
+    """Every statistic, as every kind of caller, overall and "only mine", against the scenario's numbers."""
+    for caller in CALLERS:
+        for stat_type in StatType:
+            for mine in (False, True):
+                answer = stat(app_client, world, caller, stat_type.value, only_mine=str(mine).lower())
+                expected = _expected(s, world, caller, stat_type.value, mine)
+                assert _shown(stat_type.value, answer) == expected, (caller, stat_type.value, mine)
+
+
+def test_every_statistic_as_every_caller_overall_and_mine(
+    app_client: TestClient, world: World, scenario: Scenario
+) -> None:
+    check_every_statistic(app_client, world, scenario)
 
 
 def stat(app_client: TestClient, world: World, caller: str, stat_type: str, **params: Any) -> Any:
@@ -306,3 +431,5 @@ def test_a_reorg_takes_its_programme_and_transfer_out_of_every_statistic(
     with world.engine.connect() as conn:
         assert conn.execute(text("select count(*) from chain.programme where programme_id = :p"),
                             {"p": extra}).scalar_one() == 0  # fmt: skip
+    resolve(world, s.located)  # the replay of P1 (its transfer was orphaned) put its region back to "pending"
+    check_every_statistic(app_client, world, s)
