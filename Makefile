@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint types compile bench-gas deps
+.PHONY: up test lint types compile bench-gas deps browser
 
 up: deps
 	$(BIN)/registry up
 
-test: deps
+test: deps browser
 	$(BIN)/python -m pytest
 
 lint: deps
@@ -25,6 +25,14 @@ bench-gas: deps
 	$(BIN)/python -m bench.gas
 
 deps: $(VENV)/.installed node_modules/.installed
+
+# The web UI's browser tests drive Debian's Chromium (Playwright's own download needs the internet): installed here
+# when missing, as root or through sudo.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

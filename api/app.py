@@ -27,6 +27,7 @@ from api.identity import audit, organisations, users
 from api.indexing import index_waiter_lifespan
 from api.request_guard import RequestGuard
 from api.security_headers import SecurityHeaders
+from api.web import site
 from node.context import NodeContext
 
 RECURSION_LIMIT = 1000
@@ -59,6 +60,7 @@ def create_app(context: NodeContext) -> FastAPI:
     app.include_router(calculator.router)
     app.include_router(stats.router)
     app.include_router(exports_router)
+    site.install(app)
     if settings.storage_backend == "local":
         files = settings.files_dir
         files.mkdir(parents=True, exist_ok=True)

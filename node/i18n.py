@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gettext
+from functools import cache
+
+import pycountry
+
 LANGUAGES = ("en", "fr", "es")
 
 ROLE_LABELS = {
@@ -45,3 +50,19 @@ def preferred_language(accept_language: str | None) -> str:
         if code in LANGUAGES:
             return code
     return "en"
+
+
+def country_name(code: str, language: str) -> str:
+    """An ISO 3166 alpha-2 country as ``language`` names it (pycountry's common name where it has one, e.g. "South
+    Korea", else its name, translated with pycountry's gettext catalogues); an unknown code is shown as given."""
+    country = pycountry.countries.get(alpha_2=code.strip())
+    if country is None:
+        return code
+    name: str = getattr(country, "common_name", None) or country.name
+    language = language_or_default(language)
+    return name if language == "en" else _country_translations(language).gettext(name)
+
+
+@cache
+def _country_translations(language: str) -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)

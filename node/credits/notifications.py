@@ -38,18 +38,15 @@ and the OMGE accounts:
 
 from __future__ import annotations
 
-import gettext
 from collections.abc import Callable, Mapping, Sequence
-from functools import cache
 from typing import Any
 
-import pycountry
 from sqlalchemy import Connection
 
 from node.config import Settings
 from node.email.outbox import enqueue
 from node.email.recipients import members, one_line, organisation_names
-from node.i18n import language_or_default
+from node.i18n import country_name, language_or_default
 from node.programmes.notifications import _government_members, display_id, format_number
 
 Recipients = list[dict[str, Any]]
@@ -208,17 +205,6 @@ def retirement_cancelled(
     return _send(conn, settings, "retirement_cancelled", values, amount, groups, localise)
 
 
-def country_name(code: str, language: str) -> str:
-    """An ISO 3166 alpha-2 country as ``language`` names it (pycountry's common name where it has one, e.g. "South
-    Korea", else its name, translated with pycountry's gettext catalogues); an unknown code is shown as given."""
-    country = pycountry.countries.get(alpha_2=code.strip())
-    if country is None:
-        return code
-    name: str = getattr(country, "common_name", None) or country.name
-    language = language_or_default(language)
-    return name if language == "en" else _country_translations(language).gettext(name)
-
-
 # ------------------------------------------------------------------------------------------------ internals
 
 
@@ -259,11 +245,6 @@ def _send(
             enqueue(conn, settings, to=user["email"], language=language, template=template, name=user["name"],
                     **values, **extra, amount=format_number(amount, language), **localised)  # fmt: skip
     return len(seen)
-
-
-@cache
-def _country_translations(language: str) -> gettext.NullTranslations:
-    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
 
 
 def _retirement(

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, text
 
 from node.config import Settings
 from node.credits import notifications
-from node.i18n import LANGUAGES
+from node.i18n import LANGUAGES, country_name
 from tests.node.email import test_transfer_notifications as transfers
 from tests.node.email.test_transfer_notifications import NNBSP, WHEN, World, _addresses, _outbox
 
@@ -296,7 +296,7 @@ def test_no_email_survives_a_rolled_back_change(engine: Engine, settings: Settin
      ("ke", "es", "Kenia"), ("DE", "de", "Germany"), ("XX", "fr", "XX")],
 )  # fmt: skip
 def test_countries_are_named_in_the_recipients_language(code: str, language: str, name: str) -> None:
-    assert notifications.country_name(code, language) == name
+    assert country_name(code, language) == name
 
 
 def test_an_unknown_country_code_is_shown_as_given(engine: Engine, settings: Settings, world: World) -> None:

@@ -1,0 +1,1 @@
+"""One module per feature of the web UI, each with a ``router`` that ``api.web.site`` includes."""
