@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     mapbox_url: str = "https://api.mapbox.com"
     location_timeout: float = Field(default=5.0, gt=0)
 
+    map_tile_url: str | None = None
+    """Tile layer under the dashboard's maps (``https://host/{z}/{x}/{y}.png``). Unset: no tiles, the maps draw the
+    shipped country outlines only (offline). Set, the dashboard's CSP lets images come from that origin."""
+
+    map_tile_attribution: str = ""
+    """Attribution text the tile provider asks for (e.g. "© OpenStreetMap contributors"), shown as plain text."""
+
     _token_secret: str | None = PrivateAttr(default=None)
 
     @field_validator("registry_country")
@@ -179,6 +186,19 @@ class Settings(BaseSettings):
 
         if not re.fullmatch(r"[A-Z]{2}", value) or pycountry.countries.get(alpha_2=value) is None:
             raise ValueError("must be an ISO 3166-1 alpha-2 code such as NG or KE")
+        return value
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _tile_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.fullmatch(r"https?://[A-Za-z0-9.{}-]+(:[0-9]{1,5})?/[^\s\"'<>]*", value) or not all(
+            part in value for part in ("{z}", "{x}", "{y}")
+        ):
+            raise ValueError(
+                "must be an http(s) URL with {z}, {x} and {y}, e.g. https://tile.example.org/{z}/{x}/{y}.png"
+            )
         return value
 
     @field_validator("registry_credit_unit")

@@ -20,6 +20,8 @@ VENDOR = {
     "chart.umd.js": MODULES / "chart.js" / "dist" / "chart.umd.js",
     "leaflet.js": MODULES / "leaflet" / "dist" / "leaflet.js",
     "leaflet.css": MODULES / "leaflet" / "dist" / "leaflet.css",
+    "topojson-client.min.js": MODULES / "topojson-client" / "dist" / "topojson-client.min.js",
+    "countries-110m.json": MODULES / "world-atlas" / "countries-110m.json",
 }
 OWN = {path.name: path for path in STATIC.iterdir() if path.is_file()} if STATIC.is_dir() else {}
 

@@ -84,10 +84,8 @@ def navigation(principal: Principal | None) -> list[tuple[str, str]]:
         return [("/", N_("Registry")), ("/registry/programmes", N_("Programmes")),
                 ("/registry/serials", N_("Serial numbers"))]  # fmt: skip
     items = [("/app/dashboard", N_("Dashboard")), ("/app/programmes", N_("Programmes")),
-             ("/app/transfers", N_("Transfers")), ("/app/retirements", N_("Retirements")),
-             ("/app/organisations", N_("Organisations"))]  # fmt: skip
-    if principal.is_root or principal.in_government:
-        items += [("/app/settings", N_("Settings")), ("/app/audit", N_("Audit trail"))]
+             ("/app/holdings", N_("Holdings")), ("/app/transfers", N_("Transfers")),
+             ("/app/retirements", N_("Retirements"))]  # fmt: skip
     return items
 
 

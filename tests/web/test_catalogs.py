@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
-from api.web.i18n import catalog
+from api.web.i18n import LOCALE_DIR, catalog
 
 WEB = Path(__file__).resolve().parents[2] / "api" / "web"
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
@@ -39,3 +40,20 @@ def test_every_message_is_translated(language: str) -> None:
     translated = catalog(language)
     missing = sorted(m for m in extracted() if not (translated.get(m) and translated.get(m).string))  # type: ignore[union-attr]
     assert missing == [], f"{len(missing)} messages without a {language} translation"
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_a_message_in_several_catalogs_has_one_translation(language: str) -> None:
+    """The feature catalogs are merged into one: a message translated two ways would depend on the file order."""
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as file:
+            for message in read_po(file, locale=language):
+                if not message.id or not message.string:
+                    continue
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                earlier = seen.setdefault(key, (path.name, str(message.string)))
+                if earlier[1] != str(message.string):
+                    clashes.append(f"{key!r}: {earlier} vs {(path.name, message.string)}")
+    assert clashes == []
