@@ -85,7 +85,10 @@ def navigation(principal: Principal | None) -> list[tuple[str, str]]:
                 ("/registry/serials", N_("Serial numbers"))]  # fmt: skip
     items = [("/app/dashboard", N_("Dashboard")), ("/app/programmes", N_("Programmes")),
              ("/app/holdings", N_("Holdings")), ("/app/transfers", N_("Transfers")),
-             ("/app/retirements", N_("Retirements"))]  # fmt: skip
+             ("/app/retirements", N_("Retirements")), ("/app/organisations", N_("Organisations")),
+             ("/app/users", N_("Users"))]  # fmt: skip
+    if principal.is_root or principal.in_government:
+        items += [("/app/settings", N_("Settings")), ("/app/audit", N_("Audit trail"))]
     return items
 
 
