@@ -77,7 +77,7 @@ def _render(request: Request, language: str, *, status: int = 200, message: str 
         title = text["title"]
     else:
         text = PASSWORD_PAGE[language] | {"same": SAME_PASSWORD[language]}
-        title = text["set"] if request.url.path.endswith("set-password") else text["reset"]
+        title = text["set"] if request.url.path.endswith("/set-password") else text["reset"]  # not "/reset-password"
     html = _page.render(title=title, lang=language, t=text, registry=context_of(request).settings.registry_name,
                         message=text[message] if message else None, **values)  # fmt: skip
     return HTMLResponse(html, status_code=status, headers=_HEADERS)

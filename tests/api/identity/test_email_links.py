@@ -105,6 +105,8 @@ def test_forgot_password_emails_a_one_hour_link_that_resets_once_and_ends_old_se
     assert "60 minutos" in reset.get_content()
     link = _link(reset)
     token = link.split("token=")[1]
+    page = app_client.get(f"/reset-password?token={token}")
+    assert "Restablezca su contraseña" in page.text  # the reset page says reset, not "set" (its path ends alike)
     with world.engine.connect() as conn:
         expires = conn.execute(text("select expires_at from app.password_token where user_id = :u "
                                     "and purpose = 'reset'"), {"u": user_id}).scalar_one()  # fmt: skip
