@@ -94,6 +94,14 @@ def authorize_create_organisation(principal: Principal) -> None:
         raise _deny("Only Root and Admins of the Government or of an API organisation can create organisations.")
 
 
+def authorize_import(principal: Principal) -> None:
+    """The bulk CSV import from the web UI (reference §12.1): Root and the Government's Admins, as the operator's
+    ``registry import`` command on the node itself."""
+    require_writable(principal)
+    if not (principal.is_root or (principal.in_government and principal.role == ADMIN)):
+        raise _deny("Only Root and Government Admins can import organisations and users.")
+
+
 def authorize_update_organisation(principal: Principal, organisation_id: int) -> None:
     require_writable(principal)
     if not (principal.is_admin and principal.organisation_id == organisation_id):

@@ -15,6 +15,7 @@ from tests.api.credits.test_retirements import CROSS_BORDER, retire
 from tests.api.credits.test_transfers import authorised, send
 from tests.api.identity.world import World
 from tests.web.conftest import PASSWORD, screenshot, serious_violations, sign_in, with_password
+from tests.web.test_programmes import authorise_in_browser, create_in_browser, issue_in_browser
 
 
 def log_in(app_client: TestClient, world: World, caller: str) -> None:
@@ -190,11 +191,16 @@ def shown_state(page: Page) -> str | None:
     return page.locator("dl.facts dd[data-state]").get_attribute("data-state")
 
 
-def test_transfer_by_request_approve_retire_recognise_in_the_browser(
+def test_the_main_path_create_authorise_issue_transfer_by_request_approve_retire_recognise_in_the_browser(
     page: Page, live_url: str, app_client: TestClient, world: World
 ) -> None:
+    """Issue 12's end-to-end path, each role in its own session and every step checked against the contract."""
     registry, dev, cert = world.registry, world.developer, world.certifier
-    pid = authorised(app_client, world, 500)
+    pid, estimate = create_in_browser(page, live_url, world, land_area="5000")
+    assert estimate >= 500
+    authorise_in_browser(page, live_url, world, pid, 400)
+    issue_in_browser(page, pid, 100)
+    assert registry.view("balanceOf", pid, dev) == 500
 
     # The Government requests a transfer from the developer to the certifier: it waits for the developer.
     as_caller(page, live_url, world, "gov_admin")

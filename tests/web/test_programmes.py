@@ -223,7 +223,9 @@ def switch(page: Page, base: str, user: str, world: World) -> None:
     sign_in(page, base, world, user)
 
 
-def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str, world: World) -> None:
+def create_in_browser(page: Page, live_url: str, world: World, land_area: str = "50") -> tuple[int, int]:
+    """A developer's Admin registers a rice programme through the form, with the calculator's preview; returns the
+    programme id and its estimate (checked against the contract)."""
     registry = world.registry
     switch(page, live_url, "dev_admin", world)
     page.goto(f"{live_url}/app/programmes/new")
@@ -237,7 +239,7 @@ def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str
     page.get_by_label("End date").fill("2025-01-01")
     page.get_by_label("The calculator computes it").check()
     page.locator("#methodology").select_option("agriculture")
-    page.locator("#calc_land_area").fill("50")
+    page.locator("#calc_land_area").fill(land_area)
     page.locator("#calc_land_area_unit").fill("ha")
     page.get_by_role("button", name="Preview the estimate").click()
     preview = page.locator("[data-estimate]")
@@ -256,17 +258,35 @@ def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str
     expect(page.get_by_role("status")).to_contain_text("awaits authorisation")
     expect(page.locator("[data-stage]")).to_have_attribute("data-stage", "AwaitingAuthorization")
     expect(page.locator('[data-figure="estimate"]')).to_have_text(f"{estimate:,}")
+    return pid, estimate
 
+
+def authorise_in_browser(page: Page, live_url: str, world: World, pid: int, issue: int) -> None:
+    """The Government's Admin authorises the programme with a first issuance (checked against the contract)."""
     switch(page, live_url, "gov_admin", world)
     page.goto(f"{live_url}/app/programmes/{pid}")
     authorise = page.locator('form[data-action="authorise"]')
-    authorise.get_by_label("Credits to issue now").fill("10")
+    authorise.get_by_label("Credits to issue now").fill(str(issue))
     authorise.get_by_role("button", name="Authorise").click()
     page.wait_for_url(re.compile(r"done=authorised"))
-    view = registry.view("getProgramme", pid)
-    assert (view[1], view[10]) == (2, 10)
-    assert registry.view("balanceOf", pid, world.developer) == 10
+    view = world.registry.view("getProgramme", pid)
+    assert (view[1], view[10]) == (2, issue)
+    assert world.registry.view("balanceOf", pid, world.developer) == issue
     expect(page.locator("[data-stage]")).to_have_attribute("data-stage", "Authorised")
+
+
+def issue_in_browser(page: Page, pid: int, amount: int) -> None:
+    """On the programme's page, as the Government: issues ``amount`` more credits."""
+    page.locator("#issue-amount").fill(str(amount))
+    page.locator('form[data-action="issue"]').get_by_role("button", name="Issue credits").click()
+    page.wait_for_url(re.compile(r"done=issued"))
+
+
+def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str, world: World) -> None:
+    registry = world.registry
+    pid, estimate = create_in_browser(page, live_url, world)
+    authorise_in_browser(page, live_url, world, pid, 10)
+    view = registry.view("getProgramme", pid)
     expect(page.locator('[data-figure="issued"]')).to_have_text("10")
     serial = parse(page.locator("[data-serial]").inner_text().strip())
     assert (serial.programme_id, serial.start, serial.end) == (pid, view[12], view[13])
@@ -280,9 +300,7 @@ def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str
     expect(amount).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#issue-amount-error")).to_contain_text("Cannot issue")
     assert registry.view("getProgramme", pid)[10] == 10
-    page.locator("#issue-amount").fill("5")
-    page.locator('form[data-action="issue"]').get_by_role("button", name="Issue credits").click()
-    page.wait_for_url(re.compile(r"done=issued"))
+    issue_in_browser(page, pid, 5)
     assert registry.view("getProgramme", pid)[10] == 15
     assert registry.view("balanceOf", pid, world.developer) == 15
     expect(page.locator('[data-figure="issued"]')).to_have_text("15")
