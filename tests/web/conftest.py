@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import text
 
@@ -103,6 +104,39 @@ def sign_in(page: Page, base: str, world: World, caller: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").last.click()
     page.wait_for_load_state()
+
+
+def log_in(app_client: TestClient, world: World, caller: str) -> None:
+    """The cookie session of ``caller`` on the shared test client (signing out whoever was in)."""
+    app_client.cookies.clear()
+    done = app_client.post("/login", data={"email": with_password(world, caller), "password": PASSWORD, "next": "/"},
+                           follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303, done.text
+
+
+def csrf_of(html: str) -> str:
+    """The page's CSRF token (its ``csrf-token`` meta tag)."""
+    return html.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def as_caller(page: Page, base: str, world: World, caller: str) -> None:
+    """The browser signed in as ``caller`` alone (the previous session's cookies cleared)."""
+    page.context.clear_cookies()
+    sign_in(page, base, world, caller)
+
+
+def too_wide(page: Page) -> list[str]:
+    """The elements reaching past the viewport's right edge, to name in a failure."""
+    found: list[str] = page.evaluate(
+        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
+        "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
+    )
+    return found
+
+
+def shown_state(page: Page) -> str | None:
+    """The state a detail page shows (``dd[data-state]``)."""
+    return page.locator("dl.facts dd[data-state]").get_attribute("data-state")
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:

@@ -14,15 +14,15 @@ from playwright.sync_api import Page
 from tests.api.credits.test_retirements import CROSS_BORDER, retire
 from tests.api.credits.test_transfers import authorised, send
 from tests.api.identity.world import World
-from tests.web.conftest import PASSWORD, screenshot, serious_violations, sign_in, with_password
+from tests.web.conftest import (
+    as_caller,
+    log_in,
+    screenshot,
+    serious_violations,
+    shown_state,
+    too_wide,
+)
 from tests.web.test_programmes import authorise_in_browser, create_in_browser, issue_in_browser
-
-
-def log_in(app_client: TestClient, world: World, caller: str) -> None:
-    app_client.cookies.clear()
-    done = app_client.post("/login", data={"email": with_password(world, caller), "password": PASSWORD, "next": "/"},
-                           follow_redirects=False)  # fmt: skip
-    assert done.status_code == 303, done.text
 
 
 def hidden(html: str, name: str) -> str:
@@ -182,15 +182,6 @@ def test_retirement_pages_per_role(app_client: TestClient, world: World) -> None
     assert world.registry.view("balanceOf", pid, dev) == 200
 
 
-def as_caller(page: Page, base: str, world: World, caller: str) -> None:
-    page.context.clear_cookies()
-    sign_in(page, base, world, caller)
-
-
-def shown_state(page: Page) -> str | None:
-    return page.locator("dl.facts dd[data-state]").get_attribute("data-state")
-
-
 def test_the_main_path_create_authorise_issue_transfer_by_request_approve_retire_recognise_in_the_browser(
     page: Page, live_url: str, app_client: TestClient, world: World
 ) -> None:
@@ -261,15 +252,6 @@ def test_the_main_path_create_authorise_issue_transfer_by_request_approve_retire
     assert registry.view("balanceOf", pid, cert) == 60
     assert "Under the bilateral agreement" in page.locator("dl.facts").inner_text()
     screenshot(page, "credits-retirement-recognised")
-
-
-def too_wide(page: Page) -> list[str]:
-    """The elements reaching past the viewport's right edge, to name in a failure."""
-    found: list[str] = page.evaluate(
-        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-        "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
-    )
-    return found
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])

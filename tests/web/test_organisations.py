@@ -14,18 +14,15 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from tests.api.identity.world import World, unique
-from tests.web.conftest import PASSWORD, screenshot, serious_violations, sign_in, with_password
-
-
-def log_in(app_client: TestClient, world: World, caller: str) -> None:
-    app_client.cookies.clear()
-    done = app_client.post("/login", data={"email": with_password(world, caller), "password": PASSWORD, "next": "/"},
-                           follow_redirects=False)  # fmt: skip
-    assert done.status_code == 303, done.text
-
-
-def csrf_of(html: str) -> str:
-    return html.split('name="csrf-token" content="')[1].split('"')[0]
+from tests.web.conftest import (
+    as_caller,
+    csrf_of,
+    log_in,
+    screenshot,
+    serious_violations,
+    shown_state,
+    too_wide,
+)
 
 
 def token(app_client: TestClient) -> str:
@@ -199,15 +196,6 @@ def test_users_are_created_edited_invited_and_deleted_by_their_admin(app_client:
 # ---------------------------------------------------------------------------------------------- in the browser
 
 
-def as_caller(page: Page, base: str, world: World, caller: str) -> None:
-    page.context.clear_cookies()
-    sign_in(page, base, world, caller)
-
-
-def shown_state(page: Page) -> str | None:
-    return page.locator("dl.facts dd[data-state]").get_attribute("data-state")
-
-
 def test_the_government_admin_manages_organisations_and_users_in_the_browser(
     page: Page, live_url: str, world: World
 ) -> None:
@@ -319,14 +307,6 @@ def test_an_api_admin_issues_and_revokes_its_key_in_the_browser(
     page.wait_for_url(re.compile(rf"/app/users/{admin}\?done=key-revoked"))
     assert page.locator("#live-key").inner_text() == "No key is active."
     assert app_client.get(f"/users/{admin}", headers={"api-key": key}).status_code == 401
-
-
-def too_wide(page: Page) -> list[str]:
-    found: list[str] = page.evaluate(
-        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-        "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
-    )
-    return found
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])

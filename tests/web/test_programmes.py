@@ -14,20 +14,13 @@ from sqlalchemy import text
 from node.domain.serials import parse
 from tests.api.identity.world import World, real_png, unique
 from tests.api.programmes.test_programme_lifecycle import new_programme
-from tests.web.conftest import PASSWORD, screenshot, serious_violations, sign_in, with_password
-
-
-def web_sign_in(app_client: TestClient, world: World, caller: str) -> None:
-    """The cookie session of ``caller`` on the shared test client (signing out whoever was in)."""
-    app_client.cookies.clear()
-    email = with_password(world, caller)
-    done = app_client.post("/login", data={"email": email, "password": PASSWORD, "next": "/app/programmes"},
-                           follow_redirects=False)  # fmt: skip
-    assert done.status_code == 303, done.text
-
-
-def csrf_of(html: str) -> str:
-    return html.split('name="csrf-token" content="')[1].split('"')[0]
+from tests.web.conftest import (
+    as_caller,
+    csrf_of,
+    log_in,
+    screenshot,
+    serious_violations,
+)
 
 
 def api_create(app_client: TestClient, world: World, **overrides: Any) -> int:
@@ -52,7 +45,7 @@ def test_the_list_and_the_page_show_each_role_only_the_actions_it_may_take(
     app_client: TestClient, world: World
 ) -> None:
     pid = api_create(app_client, world, title="Clinic solar roofs")
-    web_sign_in(app_client, world, "gov_admin")
+    log_in(app_client, world, "gov_admin")
     listed = app_client.get("/app/programmes", params={"q": "Clinic solar", "stage": "AwaitingAuthorization"})
     assert listed.status_code == 200
     assert f'href="/app/programmes/{pid}"' in listed.text
@@ -62,13 +55,13 @@ def test_the_list_and_the_page_show_each_role_only_the_actions_it_may_take(
     assert "Clinic solar roofs" in shown.text
     assert forms_of(shown.text) == {"authorise", "reject", "material"}
 
-    web_sign_in(app_client, world, "gov_viewonly")
+    log_in(app_client, world, "gov_viewonly")
     assert forms_of(app_client.get(f"/app/programmes/{pid}").text) == set()
-    web_sign_in(app_client, world, "dev_admin")
+    log_in(app_client, world, "dev_admin")
     assert forms_of(app_client.get(f"/app/programmes/{pid}").text) == {"material"}
-    web_sign_in(app_client, world, "dev_viewonly")
+    log_in(app_client, world, "dev_viewonly")
     assert forms_of(app_client.get(f"/app/programmes/{pid}").text) == set()
-    web_sign_in(app_client, world, "cert_admin")  # a programme awaiting authorisation is not a certifier's to read
+    log_in(app_client, world, "cert_admin")  # a programme awaiting authorisation is not a certifier's to read
     hidden = app_client.get(f"/app/programmes/{pid}")
     assert hidden.status_code == 404
     assert f'href="/app/programmes/{pid}"' not in app_client.get("/app/programmes").text
@@ -77,18 +70,18 @@ def test_the_list_and_the_page_show_each_role_only_the_actions_it_may_take(
     certifier_view = app_client.get(f"/app/programmes/{pid}")
     assert forms_of(certifier_view.text) == {"certify"}
     assert "Register a programme" not in app_client.get("/app/programmes").text
-    web_sign_in(app_client, world, "gov_manager")
+    log_in(app_client, world, "gov_manager")
     assert forms_of(app_client.get(f"/app/programmes/{pid}").text) == {"issue", "material"}
     api_write(app_client, world, "cert_admin", f"/programmes/{pid}/certify", {})
     assert forms_of(app_client.get(f"/app/programmes/{pid}").text) == {"issue", "revoke", "material"}
-    web_sign_in(app_client, world, "cert_admin")
+    log_in(app_client, world, "cert_admin")
     assert forms_of(app_client.get(f"/app/programmes/{pid}").text) == {"revoke"}
 
 
 def test_the_list_filters_sorts_and_pages_like_the_api(app_client: TestClient, world: World) -> None:
     tag = unique("Paged ")
     ids = [api_create(app_client, world, title=f"{tag} {n}") for n in range(3)]
-    web_sign_in(app_client, world, "gov_viewonly")
+    log_in(app_client, world, "gov_viewonly")
     first = app_client.get("/app/programmes", params={"q": tag, "sort": "programme_id", "order": "desc", "limit": 2})
     assert [int(i) for i in re.findall(r'data-programme="(\d+)"', first.text)] == [ids[2], ids[1]]
     next_link = re.search(r'href="(/app/programmes\?[^"]+)" rel="next"', first.text)
@@ -104,7 +97,7 @@ def test_the_list_filters_sorts_and_pages_like_the_api(app_client: TestClient, w
 
 def test_a_change_without_the_csrf_token_is_refused(app_client: TestClient, world: World) -> None:
     pid = api_create(app_client, world)
-    web_sign_in(app_client, world, "gov_admin")
+    log_in(app_client, world, "gov_admin")
     refused = app_client.post(f"/app/programmes/{pid}/authorise", data={"issue_amount": "0"}, follow_redirects=False)
     assert refused.status_code == 403
     assert world.registry.view("getProgramme", pid)[1] == 1
@@ -116,7 +109,7 @@ def test_an_action_error_is_shown_next_to_its_field_and_a_double_submit_is_one_w
     app_client: TestClient, world: World
 ) -> None:
     pid = api_create(app_client, world)
-    web_sign_in(app_client, world, "gov_admin")
+    log_in(app_client, world, "gov_admin")
     token = csrf_of(app_client.get(f"/app/programmes/{pid}").text)
     too_many_form = {"csrf": token, "issue_amount": "5000", "idempotency_key": unique("k-")}
     too_many = app_client.post(f"/app/programmes/{pid}/authorise", data=too_many_form)
@@ -146,7 +139,7 @@ def test_an_action_error_is_shown_next_to_its_field_and_a_double_submit_is_one_w
 
 def test_a_developer_adds_a_material_and_the_details_are_anchored_again(app_client: TestClient, world: World) -> None:
     pid = api_create(app_client, world)
-    web_sign_in(app_client, world, "dev_admin")
+    log_in(app_client, world, "dev_admin")
     token = csrf_of(app_client.get(f"/app/programmes/{pid}").text)
     form = {"csrf": token, "kind": "DesignDocument", "title": "Design document v1", "idempotency_key": unique("m-")}
     empty = app_client.post(f"/app/programmes/{pid}/materials", data=form,
@@ -167,7 +160,7 @@ def test_a_developer_adds_a_material_and_the_details_are_anchored_again(app_clie
 
 
 def test_the_creation_form_shows_each_error_next_to_its_field(app_client: TestClient, world: World) -> None:
-    web_sign_in(app_client, world, "dev_admin")
+    log_in(app_client, world, "dev_admin")
     blank = app_client.get("/app/programmes/new")
     assert blank.status_code == 200
     with world.engine.connect() as conn:
@@ -198,7 +191,7 @@ def test_the_creation_form_shows_each_error_next_to_its_field(app_client: TestCl
 
 
 def test_the_calculator_preview_answers_a_fragment(app_client: TestClient, world: World) -> None:
-    web_sign_in(app_client, world, "dev_admin")
+    log_in(app_client, world, "dev_admin")
     token = csrf_of(app_client.get("/app/programmes/new").text)
     headers = {"HX-Request": "true", "X-CSRF-Token": token}
     good = app_client.post("/app/programmes/estimate", headers=headers,
@@ -218,16 +211,11 @@ def test_the_calculator_preview_answers_a_fragment(app_client: TestClient, world
 # ---------------------------------------------------------------------------------------------- in the browser
 
 
-def switch(page: Page, base: str, user: str, world: World) -> None:
-    page.context.clear_cookies()
-    sign_in(page, base, world, user)
-
-
 def create_in_browser(page: Page, live_url: str, world: World, land_area: str = "50") -> tuple[int, int]:
     """A developer's Admin registers a rice programme through the form, with the calculator's preview; returns the
     programme id and its estimate (checked against the contract)."""
     registry = world.registry
-    switch(page, live_url, "dev_admin", world)
+    as_caller(page, live_url, world, "dev_admin")
     page.goto(f"{live_url}/app/programmes/new")
     external_id = unique("WEB-")
     page.locator("#title").fill("Rice paddies of the delta")
@@ -263,7 +251,7 @@ def create_in_browser(page: Page, live_url: str, world: World, land_area: str = 
 
 def authorise_in_browser(page: Page, live_url: str, world: World, pid: int, issue: int) -> None:
     """The Government's Admin authorises the programme with a first issuance (checked against the contract)."""
-    switch(page, live_url, "gov_admin", world)
+    as_caller(page, live_url, world, "gov_admin")
     page.goto(f"{live_url}/app/programmes/{pid}")
     authorise = page.locator('form[data-action="authorise"]')
     authorise.get_by_label("Credits to issue now").fill(str(issue))
@@ -306,7 +294,7 @@ def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str
     expect(page.locator('[data-figure="issued"]')).to_have_text("15")
     expect(page.locator('li[data-event="CreditsIssued"]')).to_have_count(2)
 
-    switch(page, live_url, "cert_admin", world)
+    as_caller(page, live_url, world, "cert_admin")
     page.goto(f"{live_url}/app/programmes/{pid}")
     page.locator('form[data-action="certify"]').get_by_role("button", name="Certify").click()
     page.wait_for_url(re.compile(r"done=certified"))
@@ -319,7 +307,7 @@ def test_create_authorise_issue_certify_in_the_browser(page: Page, live_url: str
 def test_an_invalid_form_shows_its_error_next_to_the_field_in_the_browser(
     page: Page, live_url: str, world: World
 ) -> None:
-    switch(page, live_url, "dev_admin", world)
+    as_caller(page, live_url, world, "dev_admin")
     page.goto(f"{live_url}/app/programmes/new")
     page.get_by_role("button", name="Register the programme").click()
     page.wait_for_load_state()
@@ -337,7 +325,7 @@ def test_the_programme_pages_pass_axe_in_each_language(
 ) -> None:
     pid = api_create(app_client, world, title="Cookstoves for households")
     api_write(app_client, world, "gov_admin", f"/programmes/{pid}/authorise", {"issue_amount": 40})
-    switch(page, live_url, "gov_admin", world)
+    as_caller(page, live_url, world, "gov_admin")
     page.goto(f"{live_url}/language?lang={language}&next=/app/programmes")
     assert page.locator("html").get_attribute("lang") == language
     assert serious_violations(page) == []

@@ -18,26 +18,26 @@ from playwright.sync_api import Page
 from sqlalchemy import text
 
 from tests.api.identity.world import World
-from tests.web.conftest import PASSWORD, screenshot, serious_violations, sign_in, with_password
+from tests.web.conftest import (
+    as_caller,
+    csrf_of,
+    log_in,
+    screenshot,
+    serious_violations,
+    too_wide,
+    with_password,
+)
 
 LINK = re.compile(r"(/reset-password\?token=[\w-]+)")
 OUTBOX = text("select body from app.email_outbox where recipient = :e and template = 'reset_password' "
               "order by email_id desc limit 1")  # fmt: skip
 
 
-def log_in(app_client: TestClient, world: World, caller: str) -> None:
-    app_client.cookies.clear()
-    done = app_client.post("/login", data={"email": with_password(world, caller), "password": PASSWORD, "next": "/"},
-                           follow_redirects=False)  # fmt: skip
-    assert done.status_code == 303, done.text
-
-
-def csrf_of(app_client: TestClient, path: str = "/app/settings") -> str:
+def page_csrf(app_client: TestClient, path: str = "/app/settings") -> str:
+    """The CSRF token of a page the test client reads (its session's)."""
     shown = app_client.get(path)
     assert shown.status_code == 200, shown.text
-    found = re.search(r'name="csrf" value="([^"]*)"', shown.text)
-    assert found is not None
-    return found.group(1)
+    return csrf_of(shown.text)
 
 
 def credit_settings(app_client: TestClient, world: World) -> dict[str, object]:
@@ -118,7 +118,7 @@ def test_every_signed_in_user_reads_the_settings_and_only_the_government_gets_th
 def test_refusals_are_shown_next_to_the_action_and_change_nothing(app_client: TestClient, world: World) -> None:
     with restored(app_client, world):
         log_in(app_client, world, "dev_admin")
-        token = csrf_of(app_client)
+        token = page_csrf(app_client)
         refused = app_client.post("/app/settings/transfer-pause", data={"csrf": token, "paused": "true"})
         assert refused.status_code == 403
         assert re.search(r'<p class="error" id="pause-error" role="alert">[^<]*Government Admins', refused.text)
@@ -144,7 +144,7 @@ def test_refusals_are_shown_next_to_the_action_and_change_nothing(app_client: Te
 def test_a_bad_value_is_shown_next_to_its_field(app_client: TestClient, world: World) -> None:
     with restored(app_client, world):
         log_in(app_client, world, "gov_admin")
-        token = csrf_of(app_client)
+        token = page_csrf(app_client)
         rate = world.registry.omge_rate()
         for bad in ("10000", "-1", "1.5", "lots"):
             out_of_range = app_client.post("/app/settings/omge-rate", data={"csrf": token, "omge_bps": bad})
@@ -242,11 +242,6 @@ def test_forgot_password_answers_the_same_for_any_address(app_client: TestClient
 
 
 # ---------------------------------------------------------------------------------------------- in the browser
-
-
-def as_caller(page: Page, base: str, world: World, caller: str) -> None:
-    page.context.clear_cookies()
-    sign_in(page, base, world, caller)
 
 
 def test_the_government_admin_changes_every_setting_in_the_browser(
@@ -362,14 +357,6 @@ def test_a_forgotten_password_is_reset_through_the_emailed_link(
     page.get_by_role("button", name="Sign in").last.click()
     page.wait_for_url(re.compile(r"/app/dashboard"))
     assert page.get_by_role("button", name="Sign out").count() == 1
-
-
-def too_wide(page: Page) -> list[str]:
-    found: list[str] = page.evaluate(
-        "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-        "window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id)"
-    )
-    return found
 
 
 PAGES = ("/app/settings", "/app/settings/constants/solar", "/app/settings/constants/biochar",
