@@ -492,7 +492,7 @@ def _creatable_in(conn: Connection, user: Principal) -> list[tuple[int, str]]:
         return [(o, n) for o, n in _organisation_choices(conn) if o == user.organisation_id]
     o, u = organisation.c, user_account.c
     with_admin = set(conn.execute(select(u.organisation_id).where(u.role == ADMIN).distinct()).scalars())
-    roles = dict(conn.execute(select(o.organisation_id, o.role)).tuples().all())
+    roles: dict[int, str] = dict(conn.execute(select(o.organisation_id, o.role)).all())
     return [(oid, name) for oid, name in _organisation_choices(conn)
             if _may(permissions.authorize_create_user, user, oid, roles[oid], oid in with_admin)]  # fmt: skip
 
