@@ -34,7 +34,8 @@ def catalog(language: str) -> Catalog:
 
 @cache
 def translations(language: str) -> NullTranslations:
-    if language not in LANGUAGES or language == "en":
+    """English needs a catalog only where a message id is a code (a stage as the API names it, say)."""
+    if language not in LANGUAGES or not (LOCALE_DIR / language).is_dir():
         return NullTranslations()
     buffer = io.BytesIO()
     write_mo(buffer, catalog(language))

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page
 
+from api.web.i18n import translations
 from api.web.pages.dashboard import choropleth, period_of, tile_origin
 from api.web.session import COOKIE
 from node.config import Settings
@@ -158,8 +159,10 @@ def test_the_figures_in_the_browser_equal_the_stats_api(
         expected = (stat(stat_type, **extra) if windowed else
                     app_client.get(f"/stats/{stat_type}", headers=headers).json())  # fmt: skip
         assert _figure(card.locator(".figure").inner_text()) == _field(expected["data"], path), key
+    shown_as = translations("en").ugettext  # the table names stages as the page's language does
     stages = {
-        row["stage"]: row["programmes"] for row in stat("programmes_by_stage", only_mine=str(mine).lower())["data"]
+        shown_as(row["stage"]): row["programmes"]
+        for row in stat("programmes_by_stage", only_mine=str(mine).lower())["data"]
     }
     assert stages, "the scenario's programmes are in the window"
     for row in page.locator('table[data-table="stages"] tbody tr').all():
