@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.auth.dependencies import context_of
 from api.identity.listing import MAX_PAGE
+from api.web.forms import Parsed
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import User
 from node.errors import RegistryError
@@ -39,44 +40,20 @@ def _shown(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-class _Parsed:
-    def __init__(self, request: Request) -> None:
-        self._ = gettext_for(language_of(request))
-        self.errors: dict[str, str] = {}
-
-    def integer(self, name: str, value: str, upper: int) -> int | None:
-        if not value.strip():
-            return None
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = 0
-        if not 1 <= number <= upper:
-            self.errors[name] = str(self._("Enter a whole number of at least 1."))
-            return None
-        return number
-
-    def choice(self, name: str, value: str, allowed: Any, default: str) -> str:
-        if value and value not in allowed:
-            self.errors[name] = str(self._("Choose one of the listed values."))
-            return default
-        return value or default
-
-
 @router.get("/app/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request, user: User, organisation_id: Param = "", action: Action = "", actor_user_id: Param = "",
     q: Param = "", sort: Param = "", order: Param = "", page_number: Annotated[str, Query(alias="page",
     max_length=20)] = "", size: Param = "",
 ) -> Response:  # fmt: skip
-    parsed = _Parsed(request)
-    chosen_sort = parsed.choice("sort", sort, SORTS, "event_id")
+    parsed = Parsed(request)
+    chosen_sort = parsed.choice("sort", sort, SORTS, "event_id") or "event_id"
     # As the API: newest first unless a sort is asked for, then ascending unless told otherwise.
     chosen_order = parsed.choice("order", order, ("asc", "desc"), "asc" if sort in SORTS else "desc")
-    chosen_size = parsed.choice("size", size, SIZES, "20")
-    number = parsed.integer("page", page_number, MAX_PAGE) or 1
-    organisation = parsed.integer("organisation_id", organisation_id, MAX_BIGINT)
-    actor = parsed.integer("actor_user_id", actor_user_id, MAX_BIGINT)
+    chosen_size = parsed.choice("size", size, SIZES, "20") or "20"
+    number = parsed.integer("page", page_number, upper=MAX_PAGE) or 1
+    organisation = parsed.integer("organisation_id", organisation_id, upper=MAX_BIGINT)
+    actor = parsed.integer("actor_user_id", actor_user_id, upper=MAX_BIGINT)
     query = ListQuery(page=number, size=min(int(chosen_size), MAX_PAGE_SIZE), sort=chosen_sort,
                       order="asc" if chosen_order == "asc" else "desc", search=q.strip() or None)  # fmt: skip
     try:

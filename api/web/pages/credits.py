@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from api.auth.dependencies import context_of
 from api.indexing import IndexWaiterDep
 from api.programmes import programme_context
+from api.web.forms import Errors, Parsed
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node.credits import holdings, permissions, retirements, transfers
@@ -68,7 +68,6 @@ TRANSFER_ACTIONS = {"approve": transfers.approve, "reject": transfers.reject, "c
 RETIREMENT_ACTIONS = {
     "recognise": retirements.recognise, "not-recognise": retirements.not_recognise, "cancel": retirements.cancel,
 }  # fmt: skip
-Errors = dict[str, str]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -109,46 +108,8 @@ def _status(error: Exception) -> int:
     return error.status_code if isinstance(error, RegistryError) else 422
 
 
-class Parsed:
-    """Query parameters of a list, parsed without a JSON 422: a bad value is shown next to its filter."""
-
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.errors: Errors = {}
-        self._ = gettext_for(language_of(request))
-
-    def integer(self, name: str, value: str, upper: int = 2**63 - 1) -> int | None:
-        if not value.strip():
-            return None
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = 0
-        if not 1 <= number <= upper:
-            self.errors[name] = str(self._("Enter a whole number of at least 1."))
-            return None
-        return number
-
-    def choice(self, name: str, value: str, allowed: Mapping[str, str] | tuple[str, ...]) -> str | None:
-        if not value:
-            return None
-        if value not in allowed:
-            self.errors[name] = str(self._("Choose one of the listed values."))
-            return None
-        return value
-
-    def day(self, name: str, value: str) -> datetime | None:
-        if not value.strip():
-            return None
-        try:
-            return datetime.combine(date.fromisoformat(value.strip()), time(), tzinfo=UTC)
-        except ValueError:
-            self.errors[name] = str(self._("Enter a date as YYYY-MM-DD."))
-            return None
-
-
 def _page_of(parsed: Parsed, after: str, limit: str) -> tuple[int | None, int]:
-    size = parsed.integer("limit", limit, 100) or 20
+    size = parsed.integer("limit", limit, upper=100) or 20
     return parsed.integer("after", after), size
 
 
@@ -232,7 +193,7 @@ def transfers_page(
 ) -> Response:  # fmt: skip
     parsed = Parsed(request)
     filters = transfers.TransferFilters(
-        programme_id=parsed.integer("programme_id", programme_id, 2**40 - 1),
+        programme_id=parsed.integer("programme_id", programme_id, upper=2**40 - 1),
         organisation_id=parsed.integer("organisation_id", organisation_id),
         state=parsed.choice("state", state, TRANSFER_STATES),
         created=(parsed.day("created_from", created_from), parsed.day("created_before", created_before)),
@@ -344,7 +305,7 @@ def retirements_page(
 ) -> Response:  # fmt: skip
     parsed = Parsed(request)
     filters = retirements.RetirementFilters(
-        programme_id=parsed.integer("programme_id", programme_id, 2**40 - 1),
+        programme_id=parsed.integer("programme_id", programme_id, upper=2**40 - 1),
         organisation_id=parsed.integer("organisation_id", organisation_id),
         state=parsed.choice("state", state, RETIREMENT_STATES),
         retirement_type=parsed.choice("retirement_type", retirement_type, RETIREMENT_TYPES),

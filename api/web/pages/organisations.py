@@ -27,6 +27,8 @@ from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 
 from api.auth.dependencies import context_of
+from api.web import forms
+from api.web.forms import Errors
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node.errors import Forbidden, NotFound, RegistryError
@@ -53,7 +55,6 @@ Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Param = Annotated[str, Query(max_length=200)]
 GENERAL = "form"
 """The key of an error about the whole form or action rather than one field."""
-Errors = dict[str, str]
 
 ORGANISATION_ROLES = {
     "Government": N_("Government"), "ProgrammeDeveloper": N_("Programme developer"), "Certifier": N_("Certifier"),
@@ -157,38 +158,15 @@ def _countries(language: str) -> list[tuple[str, str]]:
     return sorted(names, key=lambda pair: pair[1].casefold())
 
 
-class Parsed:
+class Parsed(forms.Parsed):
     """Query parameters of a list, parsed without a JSON 422: a bad value is shown next to its filter."""
 
-    def __init__(self, request: Request) -> None:
-        self.request = request
-        self.errors: Errors = {}
-        self._ = gettext_for(language_of(request))
-
-    def integer(self, name: str, value: str, default: int | None = None, upper: int = 2**63 - 1) -> int | None:
-        if not value.strip():
-            return default
-        try:
-            number = int(value.strip())
-        except ValueError:
-            number = 0
-        if not 1 <= number <= upper:
-            self.errors[name] = str(self._("Enter a whole number of at least 1."))
-            return default
-        return number
-
-    def choice(self, name: str, value: str, allowed: Mapping[str, str] | tuple[str, ...]) -> str | None:
-        if not value:
-            return None
-        if value not in allowed:
-            self.errors[name] = str(self._("Choose one of the listed values."))
-            return None
-        return value
-
     def query(self, values: dict[str, str], sorts: Mapping[str, str]) -> ListQuery:
-        size = self.integer("size", values["size"], 20, MAX_PAGE_SIZE) or 20
+        size = self.integer("size", values["size"], default=20, upper=MAX_PAGE_SIZE) or 20
         return ListQuery(
-            page=Parsed(self.request).integer("page", values["page"], 1, 1_000_000) or 1, size=size,  # no field
+            # a wrong page number falls back to the first page: it has no field to show an error next to
+            page=Parsed(self.request).integer("page", values["page"], default=1, upper=1_000_000) or 1,
+            size=size,
             sort=self.choice("sort", values["sort"], sorts),
             order="desc" if self.choice("order", values["order"], ("asc", "desc")) == "desc" else "asc",
             search=values["q"] or None,

@@ -26,6 +26,7 @@ from api.auth.dependencies import context_of
 from api.credits import OmgeRate
 from api.indexing import IndexWaiterDep
 from api.programmes import programme_context
+from api.web.forms import Errors
 from api.web.pages.programmes import METHODOLOGY_LABELS
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
@@ -43,7 +44,6 @@ Short = Annotated[str, Form(max_length=200)]
 MethodologyPath = Annotated[str, Path(max_length=60)]
 GENERAL = "form"
 """The key of an error about the whole form or action rather than one field."""
-Errors = dict[str, str]
 
 NOTICES = {
     "paused": N_("Transfers and retirements are paused registry-wide."),
