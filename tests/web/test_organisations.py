@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import Page
 from sqlalchemy import text
 
-from tests.api.identity.world import World, unique
+from tests.api.identity.world import World, real_png, unique
 from tests.web.conftest import (
     as_caller,
     csrf_of,
@@ -383,3 +383,28 @@ def test_the_csv_import_checks_its_caller_its_token_and_its_files(app_client: Te
                             files={"organisations_file": csv_file})  # fmt: skip
     assert empty.status_code == 200
     assert "The files have no rows." in empty.text
+
+
+def test_an_admin_uploads_the_organisations_logo_and_a_bad_file_is_refused_next_to_the_field(
+    app_client: TestClient, world: World
+) -> None:
+    log_in(app_client, world, "dev_admin")
+    path = f"/app/organisations/{world.developer}"
+    token = csrf_of(app_client.get(path).text)
+    done = app_client.post(f"{path}/logo", data={"csrf": token}, files={"logo": ("logo.png", real_png(), "image/png")},
+                           follow_redirects=False)  # fmt: skip
+    assert (done.status_code, done.headers["location"]) == (303, f"{path}?done=logo")
+    shown = app_client.get(done.headers["location"]).text
+    assert 'class="logo" src="' in shown
+    assert "The logo was saved." in shown
+    refused = app_client.post(f"{path}/logo", data={"csrf": token},
+                              files={"logo": ("logo.png", b"<svg onload=alert(1)>", "image/png")})  # fmt: skip
+    assert refused.status_code in (400, 415, 422)
+    assert 'id="logo-error"' in refused.text
+    forged = app_client.post(f"{path}/logo", data={"csrf": "x"}, files={"logo": ("l.png", real_png(), "image/png")})
+    assert forged.status_code == 403
+    log_in(app_client, world, "cert_admin")  # another organisation's Admin: no logo form, and refused
+    assert f'action="{path}/logo"' not in app_client.get(path).text
+    other = app_client.post(f"{path}/logo", data={"csrf": csrf_of(app_client.get(path).text)},
+                            files={"logo": ("l.png", real_png(), "image/png")})  # fmt: skip
+    assert other.status_code == 403

@@ -49,6 +49,7 @@ from node.identity.schemas import (
     UserUpdate,
 )
 from node.models.app import api_key, organisation, user_account
+from node.storage import make_storage
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -86,6 +87,7 @@ NOTICES = {
     "updated": N_("The changes were saved."),
     "suspended": N_("The organisation was suspended: its credits are frozen and its users can only read."),
     "activated": N_("The organisation was activated: its credits are no longer frozen."),
+    "logo": N_("The logo was saved."),
     "user-created": N_("The user was created and emailed a link to set a password."),
     "user-deleted": N_("The user was deleted."),
     "invited": N_("A new set-password link is on its way."),
@@ -421,6 +423,23 @@ def organisation_action_get(organisation_id: Id, _action: Annotated[str, Path(al
                             ) -> Response:  # fmt: skip
     """A reload or a language change after a failed action: back to the organisation."""
     return RedirectResponse(f"/app/organisations/{organisation_id}", status_code=303)
+
+
+@router.post("/app/organisations/{organisation_id}/logo", response_class=HTMLResponse, dependencies=[CSRF])
+def upload_logo(
+    request: Request, user: User, organisation_id: Id, logo: Annotated[UploadFile, File(description="PNG or JPEG")]
+) -> Response:  # fmt: skip
+    """The organisation's logo, as ``PUT /organisations/{id}/logo``: decoded and re-encoded by the node, never kept
+    as sent. Declared before the suspend/activate route, whose path would match ``logo`` too."""
+    context = context_of(request)
+    content = logo.file.read(organisations.MAX_LOGO_BYTES + 1)
+    try:
+        with context.engine.begin() as conn:
+            organisations.store_logo(conn, make_storage(context.settings), user, organisation_id, content)
+    except RegistryError as error:
+        return _organisation_page(request, user, organisation_id, {"logo": _message(request, error)},
+                                  error.status_code)  # fmt: skip
+    return RedirectResponse(f"/app/organisations/{organisation_id}?done=logo", status_code=303)
 
 
 @router.post("/app/organisations/{organisation_id}/{action}", response_class=HTMLResponse, dependencies=[CSRF])
