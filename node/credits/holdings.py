@@ -99,3 +99,13 @@ def programme_title(conn: Connection, programme_id: int) -> str:
         .where(_p.programme_id == programme_id)
     ).scalar()  # fmt: skip
     return str(title or "")
+
+
+def programme_choices(conn: Connection) -> list[tuple[int, str]]:
+    """(id, "id · title") of the authorised programmes, by id: only their credits move (a form's choices)."""
+    rows = conn.execute(
+        select(_p.programme_id, _p.external_id, programme_detail.c.title)
+        .outerjoin(programme_detail, programme_detail.c.programme_id == _p.programme_id)
+        .where(_p.stage == AUTHORISED).order_by(_p.programme_id)
+    )  # fmt: skip
+    return [(int(r.programme_id), f"{r.programme_id} · {r.title or r.external_id}") for r in rows]

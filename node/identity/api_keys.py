@@ -8,6 +8,7 @@ itself; ours is never emailed, only announced.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -78,3 +79,13 @@ def revoke_keys(conn: Connection, principal: Principal, user_id: int) -> int:
     audit.record(conn, principal, "api_key.revoke", organisation_id=target.organisation_id, target_id=user_id,
                  revoked=revoked)  # fmt: skip
     return revoked
+
+
+def active_key(conn: Connection, user_id: int) -> Mapping[str, Any] | None:
+    """The user's key in use (its prefix, when it was issued and last used), or None: never the key itself."""
+    row = conn.execute(
+        select(api_key.c.prefix, api_key.c.created_at, api_key.c.last_used_at)
+        .where(api_key.c.user_id == user_id, api_key.c.revoked_at.is_(None))
+        .order_by(api_key.c.key_id.desc())
+    ).mappings().first()  # fmt: skip
+    return dict(row) if row is not None else None

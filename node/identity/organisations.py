@@ -98,6 +98,15 @@ def insert_organisation(conn: Connection, settings: Settings, new: OrganisationI
     return organisation_id
 
 
+def name_choices(conn: Connection, *, active_only: bool = False) -> list[tuple[int, str]]:
+    """(id, name) of the organisations, by name, for a form's choices: every signed-in user reads every organisation
+    (reference §4.1)."""
+    query = select(_o.organisation_id, _o.name).order_by(_o.name, _o.organisation_id)
+    if active_only:
+        query = query.where(_o.state == "active")
+    return [(int(row.organisation_id), str(row.name)) for row in conn.execute(query)]
+
+
 def get_organisation(conn: Connection, organisation_id: int) -> dict[str, Any]:
     row = conn.execute(select(*PUBLIC_COLUMNS).where(_o.organisation_id == organisation_id)).mappings().first()
     if row is None:

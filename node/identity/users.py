@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from node.config import Settings
 from node.email.outbox import enqueue
-from node.errors import AlreadyExists, InvalidState, NotFound
+from node.errors import AlreadyExists, Forbidden, InvalidState, NotFound
 from node.identity import api_keys, audit, permissions
 from node.identity.listing import ListQuery, Page, fetch_page
+from node.identity.organisations import name_choices
 from node.identity.password_links import send_set_password, void_links
 from node.identity.permissions import ADMIN, Principal, UserTarget
 from node.identity.schemas import UserIn, UserUpdate
@@ -179,3 +180,19 @@ def resend_invitation(conn: Connection, settings: Settings, principal: Principal
         raise InvalidState("This user has already set a password; they can use forgot-password.")
     send_set_password(conn, settings, user_id, welcome=False, organisation=row.name)
     audit.record(conn, principal, "user.invite", organisation_id=target.organisation_id, target_id=user_id)
+
+
+def organisations_for_new_user(conn: Connection, principal: Principal) -> list[tuple[int, str]]:
+    """(id, name) of the organisations the caller may add a user to: the permission matrix, asked per organisation."""
+    with_admin = set(conn.execute(select(_u.organisation_id).where(_u.role == ADMIN).distinct()).scalars())
+    roles = {int(row.organisation_id): str(row.role)
+             for row in conn.execute(select(organisation.c.organisation_id, organisation.c.role))}  # fmt: skip
+    allowed = []
+    for organisation_id, name in name_choices(conn):
+        try:
+            permissions.authorize_create_user(principal, organisation_id, roles[organisation_id],
+                                              organisation_id in with_admin)  # fmt: skip
+        except Forbidden:
+            continue
+        allowed.append((organisation_id, name))
+    return allowed

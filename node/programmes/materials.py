@@ -113,9 +113,7 @@ def add_material(
         else:
             get_programme(conn, principal, programme_id)  # 404 when the caller may not read it
             current = _details_row(conn, programme_id)
-            creator = conn.execute(select(programme_change.c.requested_by["organisation_id"].as_integer()).where(
-                programme_change.c.programme_id == programme_id, programme_change.c.operation == "create",
-            )).scalar()  # fmt: skip
+            creator = submitter_of(conn, programme_id)
             owners = [p["organisation_id"] for p in current.details["proponents"]]
             authorize_details_change(principal, owners, created_by=creator)
             state = lifecycle.on_chain(context, programme_id)
@@ -169,3 +167,11 @@ def anchor(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> Applie
         details=payload["details"], details_hash=new_hash, revision=current.revision + 1, updated_at=datetime.now(UTC),
     ))  # fmt: skip
     return applied
+
+
+def submitter_of(conn: Connection, programme_id: int) -> int | None:
+    """The organisation that submitted the programme: an API organisation's Admins add materials only to those."""
+    creator: int | None = conn.execute(select(programme_change.c.requested_by["organisation_id"].as_integer()).where(
+        programme_change.c.programme_id == programme_id, programme_change.c.operation == "create",
+    )).scalar()  # fmt: skip
+    return creator

@@ -53,8 +53,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium per test module. Playwright's sync API runs an event loop in this thread while it is open, so a
+    session-wide browser broke any later test that calls ``asyncio.run`` (as the email tests do)."""
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         yield launched

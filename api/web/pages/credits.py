@@ -19,7 +19,6 @@ from babel.numbers import format_percent
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from api.auth.dependencies import context_of
 from api.indexing import IndexWaiterDep
@@ -31,9 +30,8 @@ from node.credits import holdings, permissions, retirements, transfers
 from node.credits.schemas import Decision, RetirementIn, RetirementKind, TransferIn
 from node.errors import Forbidden, NotFound, RegistryError
 from node.i18n import country_name
-from node.identity.permissions import ACTIVE, Principal
-from node.models.app import organisation, programme_detail
-from node.models.chain import programme
+from node.identity import organisations
+from node.identity.permissions import Principal
 from node.programmes.queries import list_blocks
 
 router = APIRouter(include_in_schema=False)
@@ -113,24 +111,6 @@ def _page_of(parsed: Parsed, after: str, limit: str) -> tuple[int | None, int]:
     return parsed.integer("after", after), size
 
 
-def _organisations(conn: Any) -> list[tuple[int, str]]:
-    """Active organisations, by name: every signed-in user reads every organisation (§4.1)."""
-    o = organisation.c
-    rows = conn.execute(select(o.organisation_id, o.name).where(o.state == ACTIVE).order_by(o.name, o.organisation_id))
-    return [(int(r.organisation_id), str(r.name)) for r in rows]
-
-
-def _programmes(conn: Any) -> list[tuple[int, str]]:
-    """Authorised programmes (only their credits move), by id: title, else external id."""
-    p = programme.c
-    rows = conn.execute(
-        select(p.programme_id, p.external_id, programme_detail.c.title)
-        .outerjoin(programme_detail, programme_detail.c.programme_id == p.programme_id)
-        .where(p.stage == holdings.AUTHORISED).order_by(p.programme_id)
-    )  # fmt: skip
-    return [(int(r.programme_id), f"{r.programme_id} · {r.title or r.external_id}") for r in rows]
-
-
 def _countries(language: str, exclude: str) -> list[tuple[str, str]]:
     names = [(c.alpha_2, country_name(c.alpha_2, language)) for c in pycountry.countries if c.alpha_2 != exclude]
     return sorted(names, key=lambda pair: pair[1].casefold())
@@ -160,7 +140,7 @@ def holdings_page(request: Request, user: User, organisation_id: Param = "") -> 
             held = holdings.holdings(conn, user, chosen)
         except RegistryError as error:
             return _missing(request, user, error)
-        choices = _organisations(conn) if everyone else []
+        choices = organisations.name_choices(conn, active_only=True) if everyone else []
     return page(request, "credits/holdings.html", user, held=held, choices=choices, chosen=chosen,
                 may_transfer=_may(permissions.authorize_transfer, user, 0, user.organisation_id),
                 may_retire=_may(permissions.authorize_retire, user, chosen, True))  # fmt: skip
@@ -214,7 +194,10 @@ def transfers_page(
 def _transfer_form(request: Request, user: Principal, values: Mapping[str, str], errors: Errors | None = None,
                    status_code: int = 200) -> HTMLResponse:  # fmt: skip
     with context_of(request).engine.connect() as conn:
-        choices = {"programmes": _programmes(conn), "organisations": _organisations(conn)}
+        choices = {
+            "programmes": holdings.programme_choices(conn),
+            "organisations": organisations.name_choices(conn, active_only=True),
+        }
     return page(request, "credits/transfer_form.html", user, values=values, errors=errors or {}, key=new_key(),
                 status_code=status_code, **choices)  # fmt: skip
 
@@ -330,7 +313,10 @@ def _retirement_form(request: Request, user: Principal, values: Mapping[str, str
     language = language_of(request)
     direct = permissions.retires_directly(user)
     with context.engine.connect() as conn:
-        choices = {"programmes": _programmes(conn), "organisations": _organisations(conn) if direct else []}
+        choices = {
+            "programmes": holdings.programme_choices(conn),
+            "organisations": organisations.name_choices(conn, active_only=True) if direct else [],
+        }
     rate = format_percent(context.registry.omge_rate() / 10_000, locale=language, decimal_quantization=False)
     countries = _countries(language, context.settings.registry_country)
     return page(request, "credits/retirement_form.html", user, values=values, errors=errors or {}, key=new_key(),

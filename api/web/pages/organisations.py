@@ -23,7 +23,6 @@ import pycountry
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import Connection, select
 from starlette.datastructures import FormData
 
 from api.auth.dependencies import context_of
@@ -48,7 +47,6 @@ from node.identity.schemas import (
     UserRole,
     UserUpdate,
 )
-from node.models.app import api_key, organisation, user_account
 from node.storage import make_storage
 
 router = APIRouter(include_in_schema=False)
@@ -191,12 +189,6 @@ def _pages(request: Request, found: Any) -> dict[str, Any]:
 def _list_values(request: Request, names: tuple[str, ...]) -> dict[str, str]:
     return {name: request.query_params.get(name, "")[:200].strip() for name in ("q", "sort", "order", "page", "size",
                                                                                   *names)}  # fmt: skip
-
-
-def _organisation_choices(conn: Connection) -> list[tuple[int, str]]:
-    o = organisation.c
-    rows = conn.execute(select(o.organisation_id, o.name).order_by(o.name, o.organisation_id))
-    return [(int(r.organisation_id), str(r.name)) for r in rows]
 
 
 def may_import(user: Principal) -> bool:
@@ -476,28 +468,17 @@ def users_page(request: Request, user: User, done: Param = "") -> Response:
     everyone = user.is_root or user.in_government
     with context_of(request).engine.connect() as conn:
         found = users.list_users(conn, user, query, organisation_id=organisation_id, role=role)
-        choices = _organisation_choices(conn) if everyone else []
+        choices = organisations.name_choices(conn) if everyone else []
     return page(request, "organisations/users.html", user, items=found.items, values=values, errors=parsed.errors,
                 roles=USER_ROLES, sorts=USER_SORTS, pages=_pages(request, found), choices=choices,
                 may_create=user.is_admin and user.organisation_state != SUSPENDED,
                 flash=_notice(request, done))  # fmt: skip
 
 
-def _creatable_in(conn: Connection, user: Principal) -> list[tuple[int, str]]:
-    """The organisations the caller may add a user to (the permission matrix, per organisation)."""
-    if not (user.is_root or user.in_government):
-        return [(o, n) for o, n in _organisation_choices(conn) if o == user.organisation_id]
-    o, u = organisation.c, user_account.c
-    with_admin = set(conn.execute(select(u.organisation_id).where(u.role == ADMIN).distinct()).scalars())
-    roles: dict[int, str] = dict(conn.execute(select(o.organisation_id, o.role)).all())
-    return [(oid, name) for oid, name in _organisation_choices(conn)
-            if _may(permissions.authorize_create_user, user, oid, roles[oid], oid in with_admin)]  # fmt: skip
-
-
 def _user_form(request: Request, user: Principal, values: Mapping[str, str], errors: Errors | None = None,
                status_code: int = 200) -> HTMLResponse:  # fmt: skip
     with context_of(request).engine.connect() as conn:
-        choices = _creatable_in(conn, user)
+        choices = users.organisations_for_new_user(conn, user)
     roles = [(role, USER_ROLES[role]) for role in get_args(UserRole)]
     return page(request, "organisations/user_new.html", user, values=values, errors=errors or {}, choices=choices,
                 roles=roles, status_code=status_code)  # fmt: skip
@@ -550,10 +531,7 @@ def _user_page(request: Request, user: Principal, user_id: int, errors: Errors |
             shown = users.get_user(conn, user, user_id)
         except RegistryError as error:
             return _not_found(request, user, error)
-        live = conn.execute(
-            select(api_key.c.prefix, api_key.c.created_at, api_key.c.last_used_at)
-            .where(api_key.c.user_id == user_id, api_key.c.revoked_at.is_(None)).order_by(api_key.c.key_id.desc())
-        ).mappings().first()  # fmt: skip
+        live = api_keys.active_key(conn, user_id)
     target = UserTarget(shown["user_id"], shown["role"], shown["organisation_id"])
     own = user.user_id == user_id
     actions = {

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from starlette.datastructures import FormData
 
 from api.auth.dependencies import context_of
@@ -26,9 +26,10 @@ from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node import calculator
 from node.calculator import CalculatorInput, Methodology
+from node.email.recipients import organisation_names
 from node.errors import Forbidden, NotFound, RegistryError, ServiceUnavailable
+from node.identity import organisations
 from node.identity.permissions import Principal
-from node.models.app import organisation, programme_change
 from node.programmes import creation, lifecycle, materials
 from node.programmes.history import history
 from node.programmes.materials import MaterialKind
@@ -266,15 +267,6 @@ def _allowed(check: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
 # ------------------------------------------------------------------------------------------- one programme
 
 
-def _creator(conn: Connection, programme_id: int) -> int | None:
-    """The organisation that submitted the programme (an API organisation's Admin may add its materials)."""
-    c = programme_change.c
-    creator: int | None = conn.execute(select(c.requested_by["organisation_id"].as_integer()).where(
-        c.programme_id == programme_id, c.operation == creation.CREATE,
-    )).scalar()  # fmt: skip
-    return creator
-
-
 def _actions(conn: Connection, principal: Principal, shown: dict[str, Any]) -> dict[str, Any]:
     """Which action forms the caller sees (the node checks each action again)."""
     stage = shown["stage"]
@@ -291,8 +283,9 @@ def _actions(conn: Connection, principal: Principal, shown: dict[str, Any]) -> d
         revoke_mode = "named" if officer and certifier_ids else None
     certifier = _allowed(authorize_certify, principal) and principal.organisation_id not in certifier_ids
     owner_ids = [owner["organisation_id"] for owner in shown["owners"]]
+    submitter = materials.submitter_of(conn, shown["programme_id"])
     details = stage != "Rejected" and shown["details"] is not None and _allowed(
-        authorize_details_change, principal, owner_ids, created_by=_creator(conn, shown["programme_id"]))  # fmt: skip
+        authorize_details_change, principal, owner_ids, created_by=submitter)  # fmt: skip
     return {
         "authorise": officer and stage == "AwaitingAuthorization",
         "reject": officer and stage == "AwaitingAuthorization",
@@ -343,11 +336,7 @@ def _detail(
 
 def _certifier_names(conn: Connection, shown: dict[str, Any]) -> dict[int, str]:
     ids = [c["organisation_id"] for c in shown["certifiers"] + shown["revoked_certifiers"]]
-    if not ids:
-        return {}
-    rows = conn.execute(select(organisation.c.organisation_id, organisation.c.name)
-                        .where(organisation.c.organisation_id.in_(ids)))  # fmt: skip
-    return {row.organisation_id: row.name for row in rows}
+    return organisation_names(conn, ids)
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -444,8 +433,7 @@ def programme_action(
 def _default_values(request: Request, user: Principal) -> dict[str, Any]:
     """The caller's own organisation as the first proponent (at 100 %), when it has a tax id."""
     with context_of(request).engine.connect() as conn:
-        tax_id = conn.execute(select(organisation.c.tax_id).where(
-            organisation.c.organisation_id == user.organisation_id)).scalar()  # fmt: skip
+        tax_id = organisations.get_organisation(conn, user.organisation_id).get("tax_id")
     values: dict[str, Any] = {"credit_unit": "ITMO", "estimate_source": "given", "greenhouse_gases": []}
     if tax_id and user.organisation_role == "ProgrammeDeveloper":
         values |= {"proponents-0-tax_id": tax_id, "proponents-0-percentage": "100"}
