@@ -486,6 +486,10 @@ def _user_form(request: Request, user: Principal, values: Mapping[str, str], err
 
 @router.get("/app/users/new", response_class=HTMLResponse)
 def new_user(request: Request, user: User, organisation_id: Param = "") -> Response:
+    try:
+        permissions.require_writable(user)
+    except Forbidden as refused:
+        return _not_found(request, user, refused)
     if not user.is_admin:
         return _not_found(request, user, Forbidden(CREATE_USER_REFUSED))
     values = {"organisation_id": organisation_id or str(user.organisation_id), "role": "ViewOnly",

@@ -341,6 +341,11 @@ def _certifier_names(conn: Connection, shown: dict[str, Any]) -> dict[int, str]:
 
 @router.get("/new", response_class=HTMLResponse)
 def new_programme(request: Request, user: User) -> HTMLResponse:
+    """Only for who may register a programme: anyone else learns it before filling in the form."""
+    try:
+        authorize_create(user)
+    except Forbidden as refused:
+        return page(request, "programmes/missing.html", user, status_code=403, message=_message(request, refused))
     return _creation_page(request, user, values=_default_values(request, user))
 
 
