@@ -66,8 +66,9 @@ def await_indexed(waiter: IndexWaiter, block: int, timeout: float) -> None:
     """
     if not waiter.wait_for_block(block, timeout):
         raise IndexerBehind(
-            f"The change is recorded on the chain in block {block}, but the registry has not indexed it yet; "
+            "The change is recorded on the chain in block {block}, but the registry has not indexed it yet; "
             "read it again shortly.",
+            params={"block": block},
             block=block,
             indexed_block=waiter.indexed_block,
         )

@@ -1,11 +1,19 @@
 """Domain errors: the one exception family services raise; the API renders each as RFC 9457 problem JSON.
 
 Each class has a stable ``type_slug`` (the problem ``type`` URI ends with it) and an HTTP status.
+
+Why a message is a constant English template with ``{name}`` placeholders and separate ``params``, never an
+f-string: the template is the id of its translations (the web UI shows the message in the reader's language,
+``api/web/messages.py``), the API's ``detail`` is the template filled in. ``tests/node/test_error_messages.py``
+checks every message raised in ``node/`` and ``api/`` is a constant and is in the French and Spanish catalogs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+from pydantic_core import PydanticCustomError
 
 
 class RegistryError(Exception):
@@ -15,10 +23,12 @@ class RegistryError(Exception):
     type_slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
 
-    def __init__(self, detail: str, **extensions: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, message: str, /, *, params: Mapping[str, Any] | None = None, **extensions: Any) -> None:
+        self.message = message
+        self.params = dict(params or {})
+        self.detail = message.format(**self.params) if params else message
         self.extensions = extensions
+        super().__init__(self.detail)
 
 
 class ServiceUnavailable(RegistryError):
@@ -138,3 +148,13 @@ class PreconditionRequired(RegistryError):
     status_code = 428
     type_slug = "precondition-required"
     title = "Precondition required"
+
+
+def invalid_value(message: str, /, **params: Any) -> PydanticCustomError:
+    """A validator's error with a translatable template (raise it where a plain ``ValueError`` would need an f-string).
+
+    pydantic fills the template from ``params`` for the API's ``msg``; the template itself rides along in the
+    error's context so the web UI can translate it (``api/web/messages.py``). A message without values can stay a
+    plain ``ValueError("constant")``.
+    """
+    return PydanticCustomError("value_error", message, {**params, "template": message})

@@ -39,7 +39,7 @@ def reencode(content: bytes, *, max_pixels: int = MAX_PIXELS) -> Reencoded:
     try:
         image = Image.open(io.BytesIO(content), formats=tuple(_FORMATS))
     except Image.DecompressionBombError as exc:
-        raise InvalidInput(f"The image has more than {max_pixels} pixels.") from exc
+        raise InvalidInput("The image has more than {limit} pixels.", params={"limit": max_pixels}) from exc
     except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, truncated chunks, oversized text chunks...
         raise UnsupportedMediaType("The file is not a PNG or JPEG image.") from exc
     with image:
@@ -48,13 +48,16 @@ def reencode(content: bytes, *, max_pixels: int = MAX_PIXELS) -> Reencoded:
             raise UnsupportedMediaType("The file is not a PNG or JPEG image.")
         width, height = image.size
         if width * height > max_pixels:
-            raise InvalidInput(f"The image is {width}x{height} pixels; at most {max_pixels} pixels are accepted.")
+            raise InvalidInput("The image is {width}x{height} pixels; at most {limit} pixels are accepted.",
+                               params={"width": width, "height": height, "limit": max_pixels})  # fmt: skip
         source_format = image.format
         try:
             image.load()
             upright = ImageOps.exif_transpose(image)
         except Exception as exc:  # noqa: BLE001 - any decoding failure is the file's fault
-            raise UnsupportedMediaType(f"The {source_format} image could not be decoded.") from exc
+            raise UnsupportedMediaType(
+                "The {format} image could not be decoded.", params={"format": source_format}
+            ) from exc
     content_type, extension = _FORMATS[source_format]
     output = io.BytesIO()
     if source_format == "JPEG":

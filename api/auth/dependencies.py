@@ -26,6 +26,15 @@ def context_of(request: Request) -> NodeContext:
     return context
 
 
+def _not_valid(exc: InvalidToken) -> NotAuthenticated:
+    """The token's defect as the reason of the 401: "token expired" or "token invalid" (translated as messages of
+    their own), or the malformed claim's name."""
+    if "claim" in exc.params:
+        return NotAuthenticated("The bearer token is not valid (token invalid (claim {claim})); log in again.",
+                                params={"claim": exc.params["claim"]})  # fmt: skip
+    return NotAuthenticated("The bearer token is not valid ({reason}); log in again.", params={"reason": exc.message})
+
+
 def any_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -41,7 +50,7 @@ def any_principal(
             try:
                 claims = read_token(credentials.credentials, context.settings.token_secret())
             except InvalidToken as exc:
-                raise NotAuthenticated(f"The bearer token is not valid ({exc}); log in again.") from exc
+                raise _not_valid(exc) from exc
             with context.engine.connect() as conn:
                 return principal_for_session(conn, claims.user_id, claims.session_version)
     if key is None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from api.auth import endpoints
 from api.auth.dependencies import context_of
+from api.web.messages import problem_message
 from api.web.render import gettext_for, language_of, page
 from api.web.session import COOKIE, CSRF, LANGUAGE_COOKIE, OptionalUser
 from node.errors import RegistryError
@@ -43,7 +44,7 @@ def _message(request: Request, error: Exception) -> str:
     _ = gettext_for(language_of(request))
     if isinstance(error, ValidationError):
         return str(_("Enter a valid email address and password."))
-    return str(_(str(error))) if isinstance(error, RegistryError) else str(error)
+    return problem_message(error, language_of(request)) if isinstance(error, RegistryError) else str(error)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy import Connection, insert, select, text
 
 from node.calculator import permissions, units
@@ -39,10 +40,17 @@ Threshold = Annotated[Decimal, Field(gt=0, le=MAX_THRESHOLD, decimal_places=9, a
 
 
 def _checked(parse: Any, what: str) -> AfterValidator:
-    """A validator running ``parse(text, what)`` (one of the ``units`` parsers) and keeping the text."""
+    """A validator running ``parse(text, what)`` (one of the ``units`` parsers) and keeping the text.
+
+    The parser's ``UnitError`` becomes the validation error ``invalid_value`` would make of its template and params
+    (the templates are the ``UnitError`` ones in ``units``), so the web UI can translate it.
+    """
 
     def check(value: str) -> str:
-        parse(value, what)
+        try:
+            parse(value, what)
+        except units.UnitError as exc:
+            raise PydanticCustomError("value_error", exc.message, {**exc.params, "template": exc.message}) from exc
         return value
 
     return AfterValidator(check)
@@ -217,16 +225,22 @@ def set_constants(
     transaction. Refused when they equal the constants in force, the built-in defaults included."""
     permissions.authorize_set_constants(principal)
     if not isinstance(constants, CONSTANTS_MODELS[methodology]):
-        raise InvalidInput(f"These are not constants of the {methodology.value} methodology.", field="methodology")
+        raise InvalidInput("These are not constants of the {methodology} methodology.",
+                           params={"methodology": methodology.value}, field="methodology")  # fmt: skip
     # One update per methodology at a time, so two identical concurrent updates cannot both pass the check below.
     conn.execute(text("select pg_advisory_xact_lock(cast(:ns as integer), hashtext(:key))"),
                  {"ns": _LOCK_NAMESPACE, "key": methodology.value})  # fmt: skip
     in_force = _newest(conn, methodology)
-    if constants == in_force.constants:
-        which = f"version {in_force.version}" if in_force.version is not None else "the built-in defaults"
+    if constants == in_force.constants and in_force.version is None:
         raise ConstantsUnchanged(
-            f"These {methodology.value} constants are the ones in force ({which}); nothing to record.",
-            methodology=methodology.value, version=in_force.version,
+            "These {methodology} constants are the ones in force (the built-in defaults); nothing to record.",
+            params={"methodology": methodology.value}, methodology=methodology.value, version=None,
+        )  # fmt: skip
+    if constants == in_force.constants:
+        raise ConstantsUnchanged(
+            "These {methodology} constants are the ones in force (version {version}); nothing to record.",
+            params={"methodology": methodology.value, "version": in_force.version}, methodology=methodology.value,
+            version=in_force.version,
         )  # fmt: skip
     stored = constants.model_dump(mode="json")
     author = {"user_id": principal.user_id, "email": principal.email, "role": principal.role,

@@ -67,7 +67,7 @@ def compute(
         raise InvalidInput("The period's end must be after its start.", field="end_time")
     exact = calculate(request, constants, period_seconds=period)
     if exact > MAX_CREDITS:
-        raise InvalidInput(f"The estimate exceeds {MAX_CREDITS:.0e} credits; check the amounts and their units.")
+        raise InvalidInput("The estimate exceeds 1e+15 credits; check the amounts and their units.")  # MAX_CREDITS
     credits = round_half_up(exact, PRECISION)
     return Estimate(credits=credits, credits_whole=int(round_half_up(Fraction(credits))),
                     methodology=request.methodology, constants_version=version,

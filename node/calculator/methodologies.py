@@ -38,11 +38,12 @@ Parsed = TypeVar("Parsed")
 
 @contextmanager
 def _field(name: str) -> Iterator[None]:
-    """Turns a unit error into the client's ``InvalidInput`` naming ``name``."""
+    """Makes a unit error (an ``InvalidInput`` with its own translatable template) name the field ``name``."""
     try:
         yield
     except units.UnitError as exc:
-        raise InvalidInput(str(exc), field=name) from exc
+        exc.extensions["field"] = name
+        raise
 
 
 def _parse(parser: Callable[[str, str], Parsed], value: str, name: str, what: str) -> Parsed:
@@ -82,8 +83,10 @@ def solar(inputs: SolarInput, constants: SolarConstants) -> Fraction:
                           "The energy generation unit")  # fmt: skip
     threshold = constants.thresholds.get(inputs.building_type)
     if threshold is None:
-        raise InvalidInput(f"Unknown building type {inputs.building_type!r}; the solar constants define "
-                           f"{', '.join(sorted(constants.thresholds))}.", field="building_type")  # fmt: skip
+        raise InvalidInput("Unknown building type '{building_type}'; the solar constants define {defined}.",
+                           params={"building_type": inputs.building_type,
+                                   "defined": ", ".join(sorted(constants.thresholds))},
+                           field="building_type")  # fmt: skip
     threshold_energy, threshold_time = _parse(units.energy_per_time, constants.threshold_unit,
                                               "constants.threshold_unit", "The threshold unit")  # fmt: skip
     factor_energy = _parse(units.per_energy, constants.emission_factor_unit, "constants.emission_factor_unit",
@@ -136,5 +139,6 @@ def calculate(inputs: CalculatorInput, constants: Constants, *, period_seconds: 
             return cookstoves(inputs, constants)
         case SolarWaterPumpingOffGridInput() | SolarWaterPumpingOnGridInput(), SolarWaterPumpingConstants():
             return solar_water_pumping(inputs, constants)
-    raise InvalidInput(f"{type(constants).__name__} are not constants of the {inputs.methodology.value} methodology.",
+    raise InvalidInput("{constants} are not constants of the {methodology} methodology.",
+                       params={"constants": type(constants).__name__, "methodology": inputs.methodology.value},
                        field="methodology")  # fmt: skip

@@ -33,6 +33,8 @@ from functools import cache
 
 import pint
 
+from node.errors import InvalidInput
+
 
 class Dimension(StrEnum):
     AREA = "area"
@@ -40,7 +42,8 @@ class Dimension(StrEnum):
     ENERGY = "energy"
 
 
-_ARTICLE = {Dimension.AREA: "an area", Dimension.TIME: "a time", Dimension.ENERGY: "an energy"}
+_KIND = {Dimension.AREA: "an area unit", Dimension.TIME: "a time unit", Dimension.ENERGY: "an energy unit"}
+"""How a message names a unit of each dimension (a parameter the web UI translates: each is in the catalogs)."""
 
 _BASE = {Dimension.AREA: "meter ** 2", Dimension.TIME: "second", Dimension.ENERGY: "joule"}
 """The unit each dimension's factors are expressed in (any would do: only ratios are used)."""
@@ -66,8 +69,12 @@ MAX_UNIT_LENGTH = 64
 """Longest unit string accepted anywhere (the longest valid one, ``kWh/year/unit``, has 13 characters)."""
 
 
-class UnitError(ValueError):
-    """A unit string that is not what the caller needs; the message says what was expected."""
+class UnitError(InvalidInput, ValueError):
+    """A unit string that is not what the caller needs; the message says what was expected.
+
+    An ``InvalidInput`` with a translatable template (a service adds the ``field`` it came from) and a
+    ``ValueError`` (a pydantic validator turns it into a validation error: ``constants._checked``).
+    """
 
 
 @dataclass(frozen=True)
@@ -103,11 +110,12 @@ def keys(dimension: Dimension) -> tuple[str, ...]:
 def unit(key: str, dimension: Dimension) -> Unit:
     """The unit ``key`` names, which must be of ``dimension``."""
     found = units().get(key)
-    expected = f"{_ARTICLE[dimension]} unit ({', '.join(keys(dimension))})"
+    expected = {"key": key, "expected": _KIND[dimension], "keys": ", ".join(keys(dimension))}
     if found is None:
-        raise UnitError(f"{key!r} is not a unit the calculator knows; expected {expected}.")
+        raise UnitError("'{key}' is not a unit the calculator knows; expected {expected} ({keys}).", params=expected)
     if found.dimension is not dimension:
-        raise UnitError(f"{key!r} is {_ARTICLE[found.dimension]} unit; expected {expected}.")
+        raise UnitError("'{key}' is {found}; expected {expected} ({keys}).",
+                        params={**expected, "found": _KIND[found.dimension]})  # fmt: skip
     return found
 
 
@@ -125,11 +133,12 @@ def split(text: str, shape: str, what: str) -> tuple[str, ...]:
     """``text`` split on ``/`` into exactly as many non-empty parts as ``shape`` has (``"<energy>/<time>/unit"``);
     ``what`` names the unit in the message (``"The emission factor unit"``)."""
     if len(text) > MAX_UNIT_LENGTH:
-        raise UnitError(f"{what} is longer than {MAX_UNIT_LENGTH} characters.")
+        raise UnitError("{what} is longer than {limit} characters.", params={"what": what, "limit": MAX_UNIT_LENGTH})
     parts = shape.count("/") + 1
     pieces = tuple(text.split("/"))
     if len(pieces) != parts or not all(pieces):
-        raise UnitError(f"{what} {text!r} must have {parts} non-empty '/'-separated parts: {shape}.")
+        raise UnitError("{what} '{text}' must have {parts} non-empty '/'-separated parts: {shape}.",
+                        params={"what": what, "text": text, "parts": parts, "shape": shape})  # fmt: skip
     return pieces
 
 
@@ -142,7 +151,8 @@ PER_UNIT = "unit"
 
 def emission_part(text: str, what: str) -> str:
     if text not in EMISSION_UNITS:
-        raise UnitError(f"{what} must be in tonnes of CO2 ({' or '.join(EMISSION_UNITS)}), not {text!r}.")
+        raise UnitError("{what} must be in tonnes of CO2 (tCO2e or tCO2), not '{text}'.",
+                        params={"what": what, "text": text})  # fmt: skip
     return text
 
 
@@ -170,5 +180,6 @@ def energy_per_time_per_unit(text: str, what: str) -> tuple[Unit, Unit]:
     """A measured generation unit like ``kWh/year/unit``: (energy unit, time unit)."""
     energy, time, per = split(text, f"<energy>/<time>/{PER_UNIT}", what)
     if per != PER_UNIT:
-        raise UnitError(f"{what} {text!r} must end in '/{PER_UNIT}' (energy per time per installed unit).")
+        raise UnitError("{what} '{text}' must end in '/unit' (energy per time per installed unit).",
+                        params={"what": what, "text": text})  # fmt: skip
     return unit(energy, Dimension.ENERGY), unit(time, Dimension.TIME)

@@ -41,12 +41,15 @@ class ViewBatch:
             try:
                 answers = self.session.post(self.url, json=payload, timeout=self.timeout).json()
             except requests.RequestException as exc:
-                raise ChainUnavailable(f"The chain at {self.url} cannot be reached.") from exc
+                raise ChainUnavailable("The chain at {url} cannot be reached.", params={"url": self.url}) from exc
             by_id = {a["id"]: a for a in answers}
             for i, (name, _) in enumerate(part):
                 answer = by_id[i]
                 if "error" in answer:
-                    raise ChainUnavailable(f"eth_call {name} failed: {answer['error'].get('message')}")
+                    message = str(answer["error"].get("message"))
+                    raise ChainUnavailable(
+                        "eth_call {function} failed: {message}", params={"function": name, "message": message}
+                    )
                 values = decode(self._outputs[name], bytes.fromhex(answer["result"][2:]))
                 results.append(values[0] if len(values) == 1 else values)
         return results

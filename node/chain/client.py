@@ -122,9 +122,14 @@ class ChainClient:
             except requests.ConnectionError as exc:
                 if attempt == 0:
                     continue
-                raise ChainUnavailable(f"The chain at {self.rpc_url} cannot be reached: {type(exc).__name__}.") from exc
+                raise ChainUnavailable(
+                    "The chain at {url} cannot be reached: {error}.",
+                    params={"url": self.rpc_url, "error": type(exc).__name__},
+                ) from exc
             except requests.Timeout as exc:
-                raise ChainUnavailable(f"The chain at {self.rpc_url} did not answer in time.") from exc
+                raise ChainUnavailable(
+                    "The chain at {url} did not answer in time.", params={"url": self.rpc_url}
+                ) from exc
         raise AssertionError("unreachable")
 
     def call(self, contract: Contract, function: str, *args: Any) -> Any:
@@ -258,7 +263,8 @@ class ChainClient:
             )
         except TimeExhausted as exc:
             raise ChainUnavailable(
-                f"Transaction {tx_hash.to_0x_hex()} was sent but not mined within {self.receipt_timeout:.0f} s."
+                "Transaction {tx_hash} was sent but not mined within {seconds} s.",
+                params={"tx_hash": tx_hash.to_0x_hex(), "seconds": round(self.receipt_timeout)},
             ) from exc
 
     def _explain_failure(self, tx: dict[str, Any], receipt: TxReceipt) -> ContractRevert:

@@ -33,8 +33,9 @@ class ContractRevert(RegistryError):
     type_slug = "contract-revert"
     title = "Refused by the registry contract"
 
-    def __init__(self, error_name: str, arguments: dict[str, Any], detail: str | None = None) -> None:
-        super().__init__(detail or _describe(error_name, arguments), contract_error=error_name, arguments=arguments)
+    def __init__(self, error_name: str, arguments: dict[str, Any]) -> None:
+        template, params = _message(error_name, arguments)
+        super().__init__(template, params=params, contract_error=error_name, arguments=arguments)
         self.error_name = error_name
         self.arguments = arguments
 
@@ -116,14 +117,6 @@ class RequestReferenceReused(ContractRevert):
 
     title = "Request reference reused"
 
-    def __init__(self, error_name: str, arguments: dict[str, Any], detail: str | None = None) -> None:
-        detail = detail or (
-            f"The request reference {arguments.get('requestRef')} was already used by a different call "
-            f"(call digest {arguments.get('appliedCallDigest')}); nothing was done. A request reference names one "
-            f"write: send a new write with a new reference."
-        )
-        super().__init__(error_name, arguments, detail)
-
 
 class OmgeRateChanged(ContractRevert):
     """A cross-border retirement stated an OMGE rate other than the registry's current one (``omgeRate``): the rate
@@ -193,11 +186,133 @@ def class_for(error_name: str) -> type[ContractRevert]:
     return ContractRevert
 
 
-def _describe(error_name: str, arguments: dict[str, Any]) -> str:
-    if not arguments:
-        return f"The registry contract refused the call: {error_name}."
-    shown = ", ".join(f"{k}={v}" for k, v in arguments.items())
-    return f"The registry contract refused the call: {error_name}({shown})."
+REVERT_FALLBACK = "The registry contract refused the call: {error}."
+"""The sentence of a revert without one of its own in ``REVERT_MESSAGES``: ``{error}`` names it with its values."""
+
+REVERT_MESSAGES: dict[str, str] = {
+    # The registry's own errors (contracts/interfaces/ICarbonRegistryErrors.sol).
+    "RegistryInvalidRequestReference": "The request reference must not be zero.",
+    "RegistryRequestAlreadyApplied": (
+        "The request reference {requestRef} was already applied to this same call: the write happened once."
+    ),
+    "RegistryRequestReferenceReused": (
+        "The request reference {requestRef} was already used by a different call (call digest {appliedCallDigest}); "
+        "nothing was done. A request reference names one write: send a new write with a new reference."
+    ),
+    "RegistryInvalidAccount": "Account {account} is not a valid registry account.",
+    "RegistryAccountFrozen": (
+        "The account of organisation {account} is frozen because the organisation is suspended: it cannot send or "
+        "retire credits, nor certify programmes."
+    ),
+    "RegistryAccountNotFrozen": "The account of organisation {account} is not frozen, so it cannot be unfrozen.",
+    "RegistrySerialsExhausted": (
+        "The estimate of programme {programmeId}, {creditEstimate} credits, does not fit in the serial numbers the "
+        "country has left: {serialsLeft}."
+    ),
+    "ProgrammeNotFound": "The registry contract has no programme {programmeId}.",
+    "ProgrammeExternalIdTaken": "Programme {programmeId} already has the external id {externalId}.",
+    "ProgrammeInvalidExternalId": "The external id must be 1 to 64 bytes long.",
+    "ProgrammeInvalidSectoralScope": (
+        "The sectoral scope {sectoralScope} does not exist or is not admitted for the programme's sector."
+    ),
+    "ProgrammeInvalidCountry": "The programme's country, {country}, is not the registry's country, {registryCountry}.",
+    "ProgrammeInvalidCreditUnit": "The credit unit must not be empty.",
+    "ProgrammeInvalidPeriod": "The programme must end after it starts.",
+    "ProgrammeInvalidDetailsHash": "The hash of the programme's details must not be zero.",
+    "ProgrammeInvalidCreditEstimate": "The credit estimate must be at least 1 credit.",
+    "ProgrammeInvalidOwners": (
+        "A programme has 1 to {maxOwners} owners, each with one share; {owners} owners and {shares} shares were given."
+    ),
+    "ProgrammeInvalidOwner": "Owner {owner} is not valid: an owner id cannot be zero or appear twice.",
+    "ProgrammeInvalidShares": (
+        "Each owner's share must be more than zero and the shares must add up to 1,000,000 ppm; they add up to "
+        "{sumPpm} ppm."
+    ),
+    "ProgrammeInvalidStage": "Programme {programmeId} is not at the stage this action needs.",
+    "ProgrammeRejectedTerminal": "Programme {programmeId} was rejected; nothing more can happen to it.",
+    "ProgrammeEstimateExceeded": (
+        "Programme {programmeId} has issued {issued} of its estimate of {estimate} credits: issuing {requested} more "
+        "would exceed it."
+    ),
+    "ProgrammeAlreadyCertified": "Organisation {certifier} already certifies programme {programmeId}.",
+    "ProgrammeNotCertified": "Organisation {certifier} does not certify programme {programmeId}.",
+    "CreditsInvalidAmount": "The amount of credits must be at least 1.",
+    "CreditsInsufficientBalance": (
+        "Organisation {holder} holds {balance} credits of programme {programmeId}, fewer than the {needed} needed."
+    ),
+    "CreditsSelfTransfer": "Organisation {account} cannot send credits to itself.",
+    "RetirementInvalidDetails": (
+        "The retirement's details do not fit its type: only a cross-border retirement has a receiving country, a "
+        "beneficiary and an OMGE share."
+    ),
+    "RetirementInvalidOmgeShare": "An OMGE rate of {omgeBps} bps is not allowed: the rate must be below 10,000 bps.",
+    "RetirementOmgeRateMismatch": (
+        "The OMGE rate is now {omgeRate} bps, not the {omgeBps} bps the retirement states: request it again."
+    ),
+    "RetirementNotFound": "The registry contract has no retirement {retirementId}.",
+    "BlockNotFound": "No block of credits ends at serial number {blockEnd}.",
+    # OpenZeppelin's errors the registry contract and its proxy include.
+    "AccessControlUnauthorizedAccount": (
+        "The node's account {account} does not have the contract role {neededRole} this action needs: the "
+        "registry's operator must grant it."
+    ),
+    "AccessControlBadConfirmation": "Only the account itself can give up one of its contract roles.",
+    "EnforcedPause": "Transfers and retirements are paused registry-wide by the Government.",
+    "ExpectedPause": "Transfers and retirements are not paused.",
+    "AddressEmptyCode": "There is no contract at the address {target}.",
+    "FailedCall": "A call the registry contract made to another contract failed.",
+    "ERC1967InvalidImplementation": "The address {implementation} is not a valid implementation of the registry.",
+    "ERC1967NonPayable": "The registry's upgrade cannot receive a payment.",
+    "ERC1967ProxyUninitialized": "The registry's proxy must be initialised when it is deployed.",
+    "InvalidInitialization": "The registry contract is already initialised.",
+    "NotInitializing": "The registry contract is not being initialised.",
+    "UUPSUnauthorizedCallContext": "The registry can only be upgraded through its proxy.",
+    "UUPSUnsupportedProxiableUUID": (
+        "The new implementation uses the storage slot {slot}, which the proxy does not support."
+    ),
+    # Solidity's built-in errors.
+    "Error": "The registry contract refused the call: {message}",
+    "Panic": "The registry contract stopped on an internal error (panic code {code}).",
+    # The node's own names for a revert it could not explain (node/chain/client.py).
+    "UnknownRevert": "The registry contract refused the call, and the node could not read why.",
+    "NoContractCreated": "The deployment transaction {txHash} created no contract.",
+    "TransactionReverted": (
+        "The transaction {txHash} was reverted and its reason could not be read back; retry the request."
+    ),
+}
+"""Every custom error the node decodes, as a sentence for a registry user: a constant template (the id of its
+translations, api/web/locale/*/LC_MESSAGES/errors_chain.po) whose ``{placeholders}`` are the error's ABI argument
+names (tests/node/chain/test_revert_messages.py checks both against the compiled ABIs)."""
+
+
+def _message(error_name: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The error's sentence (its ``REVERT_MESSAGES`` template) and the values it is filled in with: bytes and
+    addresses as 0x-hex, a country code as its two letters. A name without a sentence, or a sentence whose values
+    are missing, gets the general one naming the error and its arguments."""
+    params = {name: _shown(name, value) for name, value in arguments.items()}
+    template = REVERT_MESSAGES.get(error_name)
+    if template is not None:
+        try:
+            template.format(**params)
+        except (KeyError, IndexError, ValueError):
+            template = None
+    if template is None:
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())
+        return REVERT_FALLBACK, {**params, "error": f"{error_name}({shown})" if shown else error_name}
+    return template, params
+
+
+def _shown(name: str, value: Any) -> Any:
+    value = _plain(value)
+    if name in _COUNTRY_ARGUMENTS and isinstance(value, str) and value.startswith("0x"):
+        letters = bytes.fromhex(value[2:]).decode("ascii", "replace")
+        if letters.isalpha():
+            return letters
+    return value
+
+
+_COUNTRY_ARGUMENTS = {"country", "registryCountry"}
+"""``bytes2`` ISO 3166-1 alpha-2 codes: shown as ``KE``, not ``0x4b45``."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ RETIRED = {"retired_international": "international", "retired_local": "local", "
 def holdings(conn: Connection, principal: Principal, organisation_id: int) -> dict[str, Any]:
     row = conn.execute(select(organisation.c.name).where(organisation.c.organisation_id == organisation_id)).first()
     if row is None:
-        raise NotFound(f"No organisation {organisation_id}.")
+        raise NotFound("No organisation {organisation_id}.", params={"organisation_id": organisation_id})
     authorize_read_holdings(principal, organisation_id)
     frozen = bool(conn.execute(select(account.c.frozen).where(account.c.account_id == organisation_id)).scalar())
     rows = conn.execute(
@@ -87,7 +87,7 @@ def snapshot(conn: Connection, programme_id: int, account_id: int) -> Snapshot:
         .scalar_subquery().label("balance"),
     )).one()  # fmt: skip
     if row.stage is None:
-        raise NotFound(f"No programme {programme_id}.")
+        raise NotFound("No programme {programme_id}.", params={"programme_id": programme_id})
     return Snapshot(bool(row.paused), row.government_account, str(row.stage), int(row.balance or 0))
 
 

@@ -118,9 +118,11 @@ def _split(
                     raise
                 # Part of the move is on chain: it cannot be refused any more, only completed (by a retry or by
                 # ``registry up``) once whatever stops it (a frozen account, the pause) is lifted.
-                raise ServiceUnavailable(f"{moved} of the {amount} credits have moved; the rest is refused for now "
-                                         f"({refusal.title}). The registry completes the move by itself; retry to "
-                                         "see it done.") from refusal  # fmt: skip
+                raise ServiceUnavailable(
+                    "{moved} of the {amount} credits have moved; the rest is refused for now ({reason}). The registry "
+                    "completes the move by itself; retry to see it done.",
+                    params={"moved": moved, "amount": amount, "reason": refusal.title},
+                ) from refusal
         parts.append(applied)
         refs.append(part)
         moved += size

@@ -86,7 +86,7 @@ def _row(conn: Connection, retirement_id: int, *, lock: bool = False) -> Row[Any
     query = select(credit_retirement).where(_r.retirement_id == retirement_id)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise NotFound(f"No retirement {retirement_id}.")
+        raise NotFound("No retirement {retirement_id}.", params={"retirement_id": retirement_id})
     return row
 
 
@@ -118,29 +118,37 @@ def _check(context: ProgrammeContext, conn: Connection, body: RetirementIn, *, d
     if state.government_account is None:
         raise InvalidState("The registry has no Government account to retire credits into yet.")
     if state.stage != holdings.AUTHORISED:
-        raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot be retired.")
+        raise InvalidState("Programme {programme_id} is not authorised: its credits cannot be retired.",
+                           params={"programme_id": body.programme_id})  # fmt: skip
     holder = conn.execute(select(organisation.c.name, organisation.c.state)
                           .where(organisation.c.organisation_id == body.from_organisation_id)).first()  # fmt: skip
     if holder is None:
-        raise InvalidInput(f"No organisation {body.from_organisation_id}.", field="from_organisation_id")
+        raise InvalidInput("No organisation {organisation_id}.", params={"organisation_id": body.from_organisation_id},
+                           field="from_organisation_id")  # fmt: skip
     if holder.state != ACTIVE:
-        raise InvalidState(f"{holder.name} is suspended: its credits cannot be retired.")
+        raise InvalidState("{name} is suspended: its credits cannot be retired.", params={"name": holder.name})
     if body.country is not None and body.country == context.settings.registry_country:
         raise InvalidInput("A cross-border retirement goes to another country than the registry's.", field="country")
     balance = state.balance
     amount = balance if body.amount is None else body.amount
     if balance == 0:
-        raise InvalidState(f"{holder.name} holds no credits of programme {body.programme_id}.", available=0)
+        raise InvalidState("{name} holds no credits of programme {programme_id}.",
+                           params={"name": holder.name, "programme_id": body.programme_id}, available=0)  # fmt: skip
     if amount > balance:
-        raise InvalidState(f"{holder.name} holds {balance} credits of programme {body.programme_id}, fewer than "
-                           f"{amount}.", available=balance)  # fmt: skip
+        raise InvalidState("{name} holds {balance} credits of programme {programme_id}, fewer than {amount}.",
+                           params={"name": holder.name, "balance": balance, "programme_id": body.programme_id,
+                                   "amount": amount}, available=balance)  # fmt: skip
     if direct and body.retirement_type != RetirementKind.CROSS_BORDER and amount != balance:
-        raise InvalidInput(f"A retirement for {body.retirement_type.value.replace('_', ' ')} covers everything the "
-                           f"holder holds: {balance} credits.", field="amount", available=balance)  # fmt: skip
+        if body.retirement_type == RetirementKind.LEGAL_ACTION:
+            raise InvalidInput("A retirement for legal action covers everything the holder holds: {balance} credits.",
+                               params={"balance": balance}, field="amount", available=balance)  # fmt: skip
+        raise InvalidInput("A retirement for other reasons covers everything the holder holds: {balance} credits.",
+                           params={"balance": balance}, field="amount", available=balance)  # fmt: skip
     rate = context.registry.omge_rate() if body.retirement_type == RetirementKind.CROSS_BORDER else 0
     if omge_bps is not None and omge_bps != rate:
-        raise InvalidState(f"The OMGE rate is now {rate} bps, not the {omge_bps} bps this request was made at: it "
-                           "must be made again.", omge_rate_bps=rate)  # fmt: skip
+        raise InvalidState("The OMGE rate is now {rate} bps, not the {omge_bps} bps this request was made at: it "
+                           "must be made again.", params={"rate": rate, "omge_bps": omge_bps},
+                           omge_rate_bps=rate)  # fmt: skip
     return Checked(amount, rate)
 
 
@@ -251,11 +259,16 @@ def recognise(context: ProgrammeContext, principal: Principal, retirement_id: in
         if row.state in ("executing", "recognised") and row.change_id is not None:
             return tracked.finish(context, TRACKED, int(row.change_id))
         if row.state != "pending":
-            raise InvalidState(f"Retirement {retirement_id} is {row.state}; only a pending request can be recognised.")
+            raise _not_pending_to_recognise(retirement_id, row.state)
         _check(context, conn, _body(row), direct=False, omge_bps=row.omge_bps)
     decider = dataclasses.asdict(principal)
     return tracked.release(context, TRACKED, retirement_id, decider, body.remarks,
-                           {"recognised": True, "recognised_by": decider}, what="Retirement recognised")  # fmt: skip
+                           {"recognised": True, "recognised_by": decider}, _not_pending_to_recognise)  # fmt: skip
+
+
+def _not_pending_to_recognise(retirement_id: int, state: str) -> InvalidState:
+    return InvalidState("Retirement {retirement_id} is {state}; only a pending request can be recognised.",
+                        params={"retirement_id": retirement_id, "state": state})  # fmt: skip
 
 
 def not_recognise(context: ProgrammeContext, principal: Principal, retirement_id: int,
@@ -277,8 +290,11 @@ def _close(conn: Connection, settings_: Settings, principal: Principal, row: Row
     if row.state == state:
         return _view(conn, row.retirement_id)  # a retry: the request already ended this way
     if row.state != "pending":
-        wanted = state.replace("_", " ")
-        raise InvalidState(f"Retirement {row.retirement_id} is {row.state}; only a pending request can be {wanted}.")
+        if state == "not_recognised":
+            raise InvalidState("Retirement {retirement_id} is {state}; only a pending request can be not recognised.",
+                               params={"retirement_id": row.retirement_id, "state": row.state})  # fmt: skip
+        raise InvalidState("Retirement {retirement_id} is {state}; only a pending request can be cancelled.",
+                           params={"retirement_id": row.retirement_id, "state": row.state})  # fmt: skip
     conn.execute(update(credit_retirement).where(_r.retirement_id == row.retirement_id).values(
         state=state, decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks, updated_at=func.now(),
     ))  # fmt: skip
@@ -335,7 +351,7 @@ def cancel_at_other_rates(conn: Connection, settings_: Settings, omge_bps: int) 
 def get_retirement(conn: Connection, principal: Principal, retirement_id: int) -> dict[str, Any]:
     row = conn.execute(_select().where(_r.retirement_id == retirement_id, visible_retirements(principal))).first()
     if row is None:
-        raise NotFound(f"No retirement {retirement_id}.")
+        raise NotFound("No retirement {retirement_id}.", params={"retirement_id": retirement_id})
     return shape(row)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Table, func, select, update
 
-from node.errors import InvalidState
+from node.errors import RegistryError
 from node.models.app import programme_change
 from node.programmes import changes
 from node.programmes.changes import ProgrammeContext
@@ -63,17 +63,17 @@ def _mark_failed_if_abandoned(context: ProgrammeContext, tracked: Tracked, chang
 
 def release(
     context: ProgrammeContext, tracked: Tracked, row_id: int, decided_by: dict[str, Any], remarks: str | None,
-    approval: dict[str, Any], *, what: str,
+    approval: dict[str, Any], not_pending: Callable[[int, str], RegistryError],
 ) -> dict[str, Any]:  # fmt: skip
     """A pending request approved: in one transaction its row becomes ``executing`` (with who decided and why) and
-    its parked change a pending intent carrying ``approval`` in its payload; then the write runs. ``what`` names the
-    request and the decision in the refusal if it is no longer pending ("Transfer 7 ... approved")."""
+    its parked change a pending intent carrying ``approval`` in its payload; then the write runs. ``not_pending``
+    is the refusal if it is no longer pending, given the row's id and state ("Transfer 7 is ...; only a pending
+    request can be approved.")."""
     c = programme_change.c
     with context.engine.begin() as conn:
         row = conn.execute(select(tracked.table).where(tracked.id_column == row_id).with_for_update()).one()
         if row.state != "pending":
-            noun, verb = what.split(" ", 1)
-            raise InvalidState(f"{noun} {row_id} is {row.state}; only a pending request can be {verb}.")
+            raise not_pending(row_id, row.state)
         conn.execute(update(tracked.table).where(tracked.id_column == row_id).values(
             state="executing", decided_by=decided_by, decision_remarks=remarks, updated_at=func.now()))  # fmt: skip
         change = conn.execute(select(c.payload).where(c.change_id == row.change_id)).scalar_one()

@@ -88,7 +88,8 @@ def _check(conn: Connection, body: TransferIn) -> None:
     state = holdings.snapshot(conn, body.programme_id, body.from_organisation_id)
     settings.refuse_while_paused(state.paused)
     if state.stage != holdings.AUTHORISED:
-        raise InvalidState(f"Programme {body.programme_id} is not authorised: its credits cannot move.")
+        raise InvalidState("Programme {programme_id} is not authorised: its credits cannot move.",
+                           params={"programme_id": body.programme_id})  # fmt: skip
     o = organisation.c
     found = {r.organisation_id: r for r in conn.execute(
         select(o.organisation_id, o.name, o.state).where(o.organisation_id.in_([body.from_organisation_id,
@@ -97,13 +98,17 @@ def _check(conn: Connection, body: TransferIn) -> None:
     for field, organisation_id in (("from_organisation_id", body.from_organisation_id),
                                    ("to_organisation_id", body.to_organisation_id)):  # fmt: skip
         if organisation_id not in found:
-            raise InvalidInput(f"No organisation {organisation_id}.", field=field)
+            raise InvalidInput("No organisation {organisation_id}.", params={"organisation_id": organisation_id},
+                               field=field)  # fmt: skip
         if found[organisation_id].state != ACTIVE:
-            raise InvalidState(f"{found[organisation_id].name} is suspended: it can neither send nor receive.")
+            raise InvalidState("{name} is suspended: it can neither send nor receive.",
+                               params={"name": found[organisation_id].name})  # fmt: skip
     balance = state.balance  # a request must fit now, too
     if balance < body.amount:
-        raise InvalidState(f"{found[body.from_organisation_id].name} holds {balance} credits of programme "
-                           f"{body.programme_id}, fewer than {body.amount}.", available=balance)  # fmt: skip
+        raise InvalidState("{name} holds {balance} credits of programme {programme_id}, fewer than {amount}.",
+                           params={"name": found[body.from_organisation_id].name, "balance": balance,
+                                   "programme_id": body.programme_id, "amount": body.amount},
+                           available=balance)  # fmt: skip
 
 
 def create(context: ProgrammeContext, principal: Principal, body: TransferIn, key: str | None) -> dict[str, Any]:
@@ -209,7 +214,7 @@ def _tell_cancelled_by_system(conn: Connection, settings_: Settings, ids: Sequen
 def _pending(conn: Connection, transfer_id: int) -> Row[Any]:
     row = conn.execute(select(credit_transfer).where(_t.transfer_id == transfer_id).with_for_update()).first()
     if row is None:
-        raise NotFound(f"No transfer {transfer_id}.")
+        raise NotFound("No transfer {transfer_id}.", params={"transfer_id": transfer_id})
     return row
 
 
@@ -218,19 +223,24 @@ def approve(context: ProgrammeContext, principal: Principal, transfer_id: int, b
     with context.engine.connect() as conn:
         row = conn.execute(select(credit_transfer).where(_t.transfer_id == transfer_id)).first()
         if row is None:
-            raise NotFound(f"No transfer {transfer_id}.")
+            raise NotFound("No transfer {transfer_id}.", params={"transfer_id": transfer_id})
         authorize_decide(principal, row.from_account)
         if row.state in ("executing", "approved") and row.change_id is not None:
             return tracked.finish(context, TRACKED, int(row.change_id))
         if row.state != "pending":
-            raise InvalidState(f"Transfer {transfer_id} is {row.state}; only a pending request can be approved.")
+            raise _not_pending_to_approve(transfer_id, row.state)
         _check(conn, TransferIn(programme_id=row.programme_id,
                                                      from_organisation_id=row.from_account,
                                                      to_organisation_id=row.to_account, amount=row.amount))  # fmt: skip
     # The parked change becomes a pending intent, with the approval in its payload.
     decider = dataclasses.asdict(principal)
     return tracked.release(context, TRACKED, transfer_id, decider, body.remarks,
-                           {"approved": True, "approved_by": decider}, what="Transfer approved")  # fmt: skip
+                           {"approved": True, "approved_by": decider}, _not_pending_to_approve)  # fmt: skip
+
+
+def _not_pending_to_approve(transfer_id: int, state: str) -> InvalidState:
+    return InvalidState("Transfer {transfer_id} is {state}; only a pending request can be approved.",
+                        params={"transfer_id": transfer_id, "state": state})  # fmt: skip
 
 
 def reject(context: ProgrammeContext, principal: Principal, transfer_id: int, body: Decision) -> dict[str, Any]:
@@ -252,7 +262,11 @@ def _close(conn: Connection, settings_: Settings, principal: Principal, row: Row
     if row.state == state:
         return _view(conn, row.transfer_id)  # a retry: the request already ended this way
     if row.state != "pending":
-        raise InvalidState(f"Transfer {row.transfer_id} is {row.state}; only a pending request can be {state}.")
+        if state == "rejected":
+            raise InvalidState("Transfer {transfer_id} is {state}; only a pending request can be rejected.",
+                               params={"transfer_id": row.transfer_id, "state": row.state})  # fmt: skip
+        raise InvalidState("Transfer {transfer_id} is {state}; only a pending request can be cancelled.",
+                           params={"transfer_id": row.transfer_id, "state": row.state})  # fmt: skip
     conn.execute(update(credit_transfer).where(_t.transfer_id == row.transfer_id).values(
         state=state, decided_by=dataclasses.asdict(principal), decision_remarks=body.remarks, updated_at=func.now(),
     ))  # fmt: skip
@@ -271,7 +285,7 @@ def get_transfer(conn: Connection, principal: Principal, transfer_id: int) -> di
     visible = conn.execute(select(_t.transfer_id).where(_t.transfer_id == transfer_id,
                                                         visible_transfers(principal))).first()  # fmt: skip
     if visible is None:
-        raise NotFound(f"No transfer {transfer_id}.")
+        raise NotFound("No transfer {transfer_id}.", params={"transfer_id": transfer_id})
     return _view(conn, transfer_id)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 _PATTERN = re.compile(
     r"^(?P<country>[A-Z]{2})-(?P<unit>[A-Z0-9]{1,8})-(?P<scope>\d{1,2})-(?P<programme>\d{3,})-(?P<year>\d{4})"
@@ -21,7 +22,16 @@ _PATTERN = re.compile(
 
 
 class InvalidSerialNumber(ValueError):
-    """The text is not a serial number of this format."""
+    """The text is not a serial number of this format.
+
+    As a ``RegistryError``: a constant English ``message`` with ``{name}`` placeholders and its ``params``, so the
+    text can be translated wherever it is shown (``str()`` is the message filled in).
+    """
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message.format(**params))
 
 
 @dataclass(frozen=True)
@@ -61,18 +71,18 @@ def serial_number(
     *, country: str, credit_unit: str, sectoral_scope: int, programme_id: int, start_time: int, start: int, end: int
 ) -> SerialNumber:
     if not 1 <= start <= end:
-        raise InvalidSerialNumber(f"range [{start}, {end}] is empty or starts below 1")
+        raise InvalidSerialNumber("range [{start}, {end}] is empty or starts below 1", start=start, end=end)
     return SerialNumber(country, credit_unit, sectoral_scope, programme_id, vintage_year(start_time), start, end)
 
 
 def parse(text: str) -> SerialNumber:
     match = _PATTERN.match(text.strip())
     if match is None:
-        raise InvalidSerialNumber(f"{text!r} is not a serial number like NG-ITMO-1-001-2023-0-1-1000")
+        raise InvalidSerialNumber("{text} is not a serial number like NG-ITMO-1-001-2023-0-1-1000", text=repr(text))
     serial = SerialNumber(
         match["country"], match["unit"], int(match["scope"]), int(match["programme"]), int(match["year"]),
         int(match["start"]), int(match["end"]),
     )  # fmt: skip
     if serial.start > serial.end or serial.start < 1:
-        raise InvalidSerialNumber(f"{text!r} has an empty range")
+        raise InvalidSerialNumber("{text} has an empty range", text=repr(text))
     return serial

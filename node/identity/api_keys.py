@@ -39,10 +39,10 @@ def _target(conn: Connection, principal: Principal, user_id: int) -> tuple[UserT
         .where(user_account.c.user_id == user_id)
     ).first()
     if row is None:
-        raise NotFound(f"No user {user_id}.")
+        raise NotFound("No user {user_id}.", params={"user_id": user_id})
     target = UserTarget(row.user_id, row.role, row.organisation_id)
     if not permissions.can_see_user(principal, target):
-        raise NotFound(f"No user {user_id}.")
+        raise NotFound("No user {user_id}.", params={"user_id": user_id})
     permissions.authorize_api_keys(principal, target, row.organisation_role)
     return target, row
 

@@ -49,7 +49,8 @@ def fetch_page(
 ) -> Page:
     """Runs ``base`` with the row filters in ``where``, the search term, the sort and the page window."""
     if query.sort is not None and query.sort not in sortable:
-        raise InvalidInput(f"Cannot sort by {query.sort!r}; choose one of {', '.join(sorted(sortable))}.")
+        raise InvalidInput("Cannot sort by {sort}; choose one of {choices}.",
+                           params={"sort": repr(query.sort), "choices": ", ".join(sorted(sortable))})  # fmt: skip
     statement = base.where(*where)
     if query.search:
         pattern = f"%{_escape_like(query.search.strip())}%"

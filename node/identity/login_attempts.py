@@ -139,14 +139,15 @@ def begin_attempt(conn: Connection, settings: Settings, email: str, client: Clie
             conn, and_(_a.network == client.network, _a.at > since), per_address * NETWORK_LIMIT_FACTOR, window, now),
     )  # fmt: skip
     if wait > 0:
-        raise TooManyRequests(f"Too many failed attempts; try again in {wait} seconds.", retry_after=wait)
+        raise TooManyRequests("Too many failed attempts; try again in {seconds} seconds.", params={"seconds": wait},
+                              retry_after=wait)  # fmt: skip
     ceiling = settings.login_max_failures_per_account * ACCOUNT_CEILING_FACTOR
     ceiling_wait = 0 if _familiar(conn, email, client, now) else _over_limit(
         conn, and_(_a.email == email, _a.at > since), ceiling, window, now)  # fmt: skip
     if ceiling_wait > 0 and not login_link:
-        raise TooManyRequests(f"Too many failed sign-ins on this account; sign in through an emailed sign-in link "
-                              f"from this address first, or try again in {ceiling_wait} seconds.",
-                              retry_after=ceiling_wait)  # fmt: skip
+        raise TooManyRequests("Too many failed sign-ins on this account; sign in through an emailed sign-in link "
+                              "from this address first, or try again in {seconds} seconds.",
+                              params={"seconds": ceiling_wait}, retry_after=ceiling_wait)  # fmt: skip
     attempt_id: int = conn.execute(
         insert(login_attempt).values(email=email, address=client.address, network=client.network, succeeded=False,
                                      at=now).returning(_a.attempt_id)

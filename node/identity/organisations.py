@@ -40,8 +40,11 @@ def _unique_fields(conn: Connection, fields: dict[str, Any], excluding: int | No
         if value is None:
             continue
         query = select(exists().where(_o[name] == value, _o.organisation_id != (excluding or -1)))
-        if conn.execute(query).scalar():
-            raise AlreadyExists(f"An organisation with this {name.replace('_', ' ')} already exists.", field=name)
+        if not conn.execute(query).scalar():
+            continue
+        if name == "email":
+            raise AlreadyExists("An organisation with this email already exists.", field=name)
+        raise AlreadyExists("An organisation with this tax id already exists.", field=name)
 
 
 def _country(settings: Settings, org: OrganisationIn) -> str:
@@ -50,9 +53,9 @@ def _country(settings: Settings, org: OrganisationIn) -> str:
         return org.country or settings.registry_country
     if org.country not in (None, settings.registry_country):
         raise InvalidInput(
-            f"Only Certifiers may be from another country; this registry's is {settings.registry_country}.",
-            field="country",
-        )
+            "Only Certifiers may be from another country; this registry's is {country}.",
+            params={"country": settings.registry_country}, field="country",
+        )  # fmt: skip
     return settings.registry_country
 
 
@@ -110,7 +113,7 @@ def name_choices(conn: Connection, *, active_only: bool = False) -> list[tuple[i
 def get_organisation(conn: Connection, organisation_id: int) -> dict[str, Any]:
     row = conn.execute(select(*PUBLIC_COLUMNS).where(_o.organisation_id == organisation_id)).mappings().first()
     if row is None:
-        raise NotFound(f"No organisation {organisation_id}.")
+        raise NotFound("No organisation {organisation_id}.", params={"organisation_id": organisation_id})
     return dict(row)
 
 
@@ -141,7 +144,8 @@ def update_organisation(
         return
     cleared = [f for f in CONTACT_FIELDS if f in values and values[f] is None]
     if cleared and current["role"] not in (GOVERNMENT, API):
-        raise InvalidInput(f"A {current['role']} organisation must keep its {', '.join(cleared)}.", field=cleared[0])
+        params = {"role": current["role"], "fields": ", ".join(cleared)}
+        raise InvalidInput("A {role} organisation must keep its {fields}.", params=params, field=cleared[0])
     _unique_fields(conn, values, excluding=organisation_id)
     try:
         with conn.begin_nested():
@@ -163,7 +167,7 @@ def store_logo(
     get_organisation(conn, organisation_id)
     permissions.authorize_update_organisation(principal, organisation_id)
     if len(content) > MAX_LOGO_BYTES:
-        raise PayloadTooLarge(f"A logo may be at most {MAX_LOGO_BYTES // 1024} KiB.")
+        raise PayloadTooLarge("A logo may be at most {limit} KiB.", params={"limit": MAX_LOGO_BYTES // 1024})
     image = images.reencode(content, max_pixels=MAX_LOGO_PIXELS)
     key = f"logos/{organisation_id}/{hashlib.sha256(image.content).hexdigest()[:32]}.{image.extension}"
     url = storage.put(key, image.content, image.content_type)

@@ -78,10 +78,6 @@ class UserTarget:
     organisation_id: int
 
 
-def _deny(detail: str) -> Forbidden:
-    return Forbidden(detail)
-
-
 def require_writable(principal: Principal) -> None:
     """Suspended organisations are read-only (§4.3)."""
     if principal.organisation_state == SUSPENDED:
@@ -91,7 +87,7 @@ def require_writable(principal: Principal) -> None:
 def authorize_create_organisation(principal: Principal) -> None:
     require_writable(principal)
     if not (principal.is_root or (principal.role == ADMIN and principal.organisation_role in (GOVERNMENT, API))):
-        raise _deny("Only Root and Admins of the Government or of an API organisation can create organisations.")
+        raise Forbidden("Only Root and Admins of the Government or of an API organisation can create organisations.")
 
 
 def authorize_import(principal: Principal) -> None:
@@ -99,19 +95,19 @@ def authorize_import(principal: Principal) -> None:
     ``registry import`` command on the node itself."""
     require_writable(principal)
     if not (principal.is_root or (principal.in_government and principal.role == ADMIN)):
-        raise _deny("Only Root and Government Admins can import organisations and users.")
+        raise Forbidden("Only Root and Government Admins can import organisations and users.")
 
 
 def authorize_update_organisation(principal: Principal, organisation_id: int) -> None:
     require_writable(principal)
     if not (principal.is_admin and principal.organisation_id == organisation_id):
-        raise _deny("Only the organisation's own Admins (or Root, for the Government) can update it.")
+        raise Forbidden("Only the organisation's own Admins (or Root, for the Government) can update it.")
 
 
 def authorize_change_organisation_state(principal: Principal) -> None:
     require_writable(principal)
     if not (principal.is_root or (principal.in_government and principal.role in (ADMIN, MANAGER))):
-        raise _deny("Only Root and Government Admins or Managers can suspend or activate organisations.")
+        raise Forbidden("Only Root and Government Admins or Managers can suspend or activate organisations.")
 
 
 def visible_users(principal: Principal) -> ColumnElement[bool]:
@@ -131,13 +127,13 @@ def authorize_create_user(
     """Creating a user in an existing organisation (creation with a new one is ``authorize_create_organisation``)."""
     require_writable(principal)
     if not principal.is_admin:
-        raise _deny("Only Root and Admins can create users.")
+        raise Forbidden("Only Root and Admins can create users.")
     if principal.organisation_id == organisation_id:
         return
     if not (principal.is_root or principal.in_government):
-        raise _deny("Admins can create users only in their own organisation.")
+        raise Forbidden("Admins can create users only in their own organisation.")
     if organisation_has_admin and organisation_role != GOVERNMENT:
-        raise _deny("That organisation already has an Admin, who manages its users.")
+        raise Forbidden("That organisation already has an Admin, who manages its users.")
 
 
 def authorize_update_user(principal: Principal, target: UserTarget, changes: set[str]) -> None:
@@ -145,36 +141,36 @@ def authorize_update_user(principal: Principal, target: UserTarget, changes: set
     if target.user_id == principal.user_id:
         forbidden = changes & {"role", "email", "organisation_id"}
         if forbidden:
-            raise _deny(f"Users cannot change their own {', '.join(sorted(forbidden))}.")
+            raise Forbidden("Users cannot change their own {fields}.", params={"fields": ", ".join(sorted(forbidden))})
         return
     if target.role == ROOT:
-        raise _deny("Only Root can update Root.")
+        raise Forbidden("Only Root can update Root.")
     if not (principal.is_admin and principal.organisation_id == target.organisation_id):
-        raise _deny("Only Root and Admins of the user's organisation can update other users.")
+        raise Forbidden("Only Root and Admins of the user's organisation can update other users.")
 
 
 def authorize_delete_user(principal: Principal, target: UserTarget) -> None:
     require_writable(principal)
     if target.role == ROOT:
-        raise _deny("Root cannot be deleted.")
+        raise Forbidden("Root cannot be deleted.")
     if target.user_id == principal.user_id:
-        raise _deny("Users cannot delete their own account; ask an Admin of your organisation.")
+        raise Forbidden("Users cannot delete their own account; ask an Admin of your organisation.")
     if not (principal.is_admin and principal.organisation_id == target.organisation_id):
-        raise _deny("Only Root and Admins of the user's organisation can delete its users.")
+        raise Forbidden("Only Root and Admins of the user's organisation can delete its users.")
 
 
 def authorize_api_keys(principal: Principal, target: UserTarget, target_organisation_role: str) -> None:
     """API keys exist only for Admins of API organisations; the Admin manages its own, Root any."""
     require_writable(principal)
     if not (principal.is_root or principal.user_id == target.user_id):
-        raise _deny("Only the API Admin itself or Root can manage its API keys.")
+        raise Forbidden("Only the API Admin itself or Root can manage its API keys.")
     if target.role != ADMIN or target_organisation_role != API:
-        raise _deny("API keys are issued only to Admins of API organisations.")
+        raise Forbidden("API keys are issued only to Admins of API organisations.")
 
 
 def authorize_read_audit(principal: Principal) -> None:
     if not (principal.is_admin or (principal.in_government and principal.role == MANAGER)):
-        raise _deny("Only Root, Admins and Government Managers can read the audit trail.")
+        raise Forbidden("Only Root, Admins and Government Managers can read the audit trail.")
 
 
 def visible_audit_events(principal: Principal) -> ColumnElement[bool]:

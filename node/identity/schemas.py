@@ -19,6 +19,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, JsonValue, model_validator
 
+from node.errors import invalid_value
 from node.identity.permissions import ACTIVE, API, DESCRIPTIVE_ROLES, GOVERNMENT, ROOT, SUSPENDED, USER_ROLES
 
 MAX_BIGINT = 2**63 - 1
@@ -59,7 +60,9 @@ def single_line(value: str) -> str:
     logs, where a CR/LF forges a line, and shown to reviewers, where a bidi override disguises the text."""
     for char in value:
         if unicodedata.category(char) in _LINE_BREAKING_OR_INVISIBLE and char not in _JOINERS:
-            raise ValueError(f"must be one line without control or invisible characters (found U+{ord(char):04X})")
+            raise invalid_value(
+                "must be one line without control or invisible characters (found U+{code})", code=f"{ord(char):04X}"
+            )
     return value
 
 
@@ -75,8 +78,30 @@ def normalise_email(value: str) -> str:
     try:
         normalised = validate_email(canonical_email(value), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        raise _email_error(str(exc)) from exc
     return canonical_email(normalised)
+
+
+def _email_error(reason: str) -> ValueError:
+    """email_validator's reason as one of a few constant (translatable) messages: its own words for the usual
+    mistakes, a general one for the rest (its messages often carry the offending characters)."""
+    if reason == "An email address must have an @-sign.":
+        return ValueError("An email address must have an @-sign.")
+    if reason == "There must be something before the @-sign.":
+        return ValueError("There must be something before the @-sign.")
+    if reason == "There must be something after the @-sign.":
+        return ValueError("There must be something after the @-sign.")
+    if reason == "The part after the @-sign is not valid. It should have a period.":
+        return ValueError("The part after the @-sign is not valid. It should have a period.")
+    if reason == "The part after the @-sign is a special-use or reserved name that cannot be used with email.":
+        return ValueError("The part after the @-sign is a special-use or reserved name that cannot be used with email.")
+    if reason == "An email address cannot have two periods in a row.":
+        return ValueError("An email address cannot have two periods in a row.")
+    if "too long" in reason:
+        return ValueError("The email address is too long.")
+    if "@-sign" in reason and "invalid character" in reason:
+        return ValueError("The email address contains characters that are not allowed.")
+    return ValueError("The email address is not valid.")
 
 
 def lookup_email(value: str) -> str:
@@ -91,7 +116,7 @@ def lookup_email(value: str) -> str:
 def country_code(value: str) -> str:
     code = value.strip().upper()
     if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        raise invalid_value("{value} is not an ISO 3166-1 alpha-2 country code", value=repr(value))
     return code
 
 
@@ -137,7 +162,9 @@ class OrganisationIn(OrganisationFields):
         if self.role not in (GOVERNMENT, API):
             missing = [f for f in CONTACT_FIELDS if getattr(self, f) is None]
             if missing:
-                raise ValueError(f"{', '.join(missing)} required for a {self.role} organisation")
+                raise invalid_value(
+                    "{fields} required for a {role} organisation", fields=", ".join(missing), role=self.role
+                )
         return self
 
 
@@ -145,7 +172,7 @@ def _no_nulls(model: BaseModel, fields: tuple[str, ...]) -> None:
     """PATCH semantics: an absent field stays; an explicit null may only clear a field that can be empty."""
     cleared = [f for f in fields if f in model.model_fields_set and getattr(model, f) is None]
     if cleared:
-        raise ValueError(f"{', '.join(cleared)} cannot be cleared")
+        raise invalid_value("{fields} cannot be cleared", fields=", ".join(cleared))
 
 
 class OrganisationUpdate(OrganisationFields):

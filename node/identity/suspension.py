@@ -63,11 +63,13 @@ def clean_remarks(remarks: str | None, *, required: bool) -> str | None:
             raise InvalidInput("Remarks are required.", field="remarks")
         return None
     if len(text) > MAX_REMARKS:
-        raise InvalidInput(f"Remarks are at most {MAX_REMARKS} characters.", field="remarks")
+        raise InvalidInput("Remarks are at most {limit} characters.", params={"limit": MAX_REMARKS}, field="remarks")
     for char in text:
         if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in ("Cc", "Cs"):
-            detail = f"Remarks cannot contain U+{ord(char):04X} (no control character but newline and tab, no lone "
-            raise InvalidInput(detail + "surrogate: they cannot be stored or emailed).", field="remarks")
+            raise InvalidInput(
+                "Remarks cannot contain U+{code} (no control character but newline and tab, no lone surrogate: they "
+                "cannot be stored or emailed).", params={"code": f"{ord(char):04X}"}, field="remarks",
+            )  # fmt: skip
     return text
 
 
@@ -121,8 +123,10 @@ def _request(
             break
         _drive(engine, settings, registry, change_id)
     done = _drive(engine, settings, registry, change_id)
-    if done is None or done.status != intents.DONE:  # abandoned meanwhile by a concurrent driver
-        raise InvalidState(f"The chain refused the change: {done.last_error if done else 'no such change'}.")
+    if done is None:
+        raise InvalidState("The chain refused the change: no such change.")
+    if done.status != intents.DONE:  # abandoned meanwhile by a concurrent driver
+        raise InvalidState("The chain refused the change: {error}.", params={"error": done.last_error})
     return done
 
 
@@ -133,15 +137,17 @@ def _record(
     with engine.begin() as conn:
         row = conn.execute(select(organisation).where(_o.organisation_id == organisation_id).with_for_update()).first()
         if row is None:
-            raise NotFound(f"No organisation {organisation_id}.")
+            raise NotFound("No organisation {organisation_id}.", params={"organisation_id": organisation_id})
         if row.role == GOVERNMENT:
             raise InvalidState("The Government organisation can never be suspended.")
         earlier = conn.execute(select(_c.change_id).where(_c.organisation_id == organisation_id,
                                                           _c.status == intents.PENDING)).scalar()  # fmt: skip
         if earlier is not None:
             return int(earlier), False
+        if row.state == _TARGET[action] == SUSPENDED:
+            raise InvalidState("The organisation is already suspended.")
         if row.state == _TARGET[action]:
-            raise InvalidState(f"The organisation is already {row.state}.")
+            raise InvalidState("The organisation is already active.")
         change_id = conn.execute(insert(organisation_state_change).values(
             organisation_id=organisation_id, state_version=row.state_version + 1, action=action, remarks=remarks,
             requested_by=dataclasses.asdict(principal),

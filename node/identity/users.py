@@ -40,10 +40,10 @@ def _target(conn: Connection, principal: Principal, user_id: int) -> UserTarget:
     """The user if the caller may see it; invisible users are 404, as if they did not exist."""
     row = conn.execute(select(_u.user_id, _u.role, _u.organisation_id).where(_u.user_id == user_id)).first()
     if row is None:
-        raise NotFound(f"No user {user_id}.")
+        raise NotFound("No user {user_id}.", params={"user_id": user_id})
     target = UserTarget(row.user_id, row.role, row.organisation_id)
     if not permissions.can_see_user(principal, target):
-        raise NotFound(f"No user {user_id}.")
+        raise NotFound("No user {user_id}.", params={"user_id": user_id})
     return target
 
 
@@ -52,7 +52,7 @@ def _lock_organisation(conn: Connection, organisation_id: int) -> Any:
         select(organisation).where(organisation.c.organisation_id == organisation_id).with_for_update()
     ).first()
     if row is None:
-        raise NotFound(f"No organisation {organisation_id}.")
+        raise NotFound("No organisation {organisation_id}.", params={"organisation_id": organisation_id})
     return row
 
 

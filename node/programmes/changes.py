@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,9 +88,8 @@ def clean_key(key: str | None) -> str | None:
         return None
     key = key.strip()
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
-        raise InvalidInput(
-            f"The Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.", field="Idempotency-Key"
-        )
+        raise InvalidInput("The Idempotency-Key must be 1 to {limit} printable ASCII characters.",
+                           params={"limit": MAX_KEY_LENGTH}, field="Idempotency-Key")  # fmt: skip
     return key
 
 
@@ -126,7 +126,8 @@ def record(
             return record_in(conn, principal, operation, programme_id, key, digest, payload)[0]
     except IntegrityError as exc:  # uq_programme_change_details_pending: one details change at a time
         raise InvalidState(
-            f"Another change to programme {programme_id}'s details is being recorded; try again in a moment."
+            "Another change to programme {programme_id}'s details is being recorded; try again in a moment.",
+            params={"programme_id": programme_id},
         ) from exc
 
 
@@ -187,7 +188,8 @@ def run(engine: Engine, change_id: int, step: Step) -> dict[str, Any]:
 def _store_refusal(engine: Engine, change_id: int, refusal: RegistryError) -> None:
     slug = refusal.problem_type if isinstance(refusal, ContractRevert) else refusal.type_slug
     problem = {"status": refusal.status_code, "type": slug, "title": refusal.title, "detail": refusal.detail,
-               "error": type(refusal).__name__, "extensions": refusal.extensions}  # fmt: skip
+               "error": type(refusal).__name__, "extensions": refusal.extensions, "message": refusal.message,
+               "params": json.loads(json.dumps(refusal.params, default=str))}  # fmt: skip
     with engine.begin() as conn:
         conn.execute(update(programme_change).where(_c.change_id == change_id, _c.status == intents.FAILED)
                      .values(result={"problem": problem}))  # fmt: skip
@@ -201,7 +203,11 @@ def _replayed(result: dict[str, Any] | None) -> RegistryError:
     kind = type(str(problem["error"]), (RegistryError,), {
         "status_code": int(problem["status"]), "type_slug": str(problem["type"]), "title": str(problem["title"]),
     })  # fmt: skip
-    error: RegistryError = kind(str(problem["detail"]), **dict(problem.get("extensions") or {}))
+    # The refusal's own template and values (the web UI translates them); a row stored before they were kept has
+    # only the detail.
+    message, params = (str(problem["message"]), problem.get("params")) if "message" in problem else (
+        str(problem["detail"]), None)  # fmt: skip
+    error: RegistryError = kind(message, params=params or None, **dict(problem.get("extensions") or {}))
     return error
 
 

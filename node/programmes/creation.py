@@ -69,12 +69,13 @@ def _proponents(conn: Connection, principal: Principal, body: NewProgramme) -> l
     for position, proponent in enumerate(body.proponents):
         row = found.get(proponent.tax_id)
         if row is None:
-            raise InvalidInput(f"No organisation has the tax id {proponent.tax_id!r}.", field=f"proponents.{position}")
+            raise InvalidInput("No organisation has the tax id '{tax_id}'.", params={"tax_id": proponent.tax_id},
+                               field=f"proponents.{position}")  # fmt: skip
         if row.role != DEVELOPER:
-            raise InvalidInput(f"{row.name} is not a programme developer organisation; only developers own "
-                               "programmes.", field=f"proponents.{position}")  # fmt: skip
+            raise InvalidInput("{name} is not a programme developer organisation; only developers own programmes.",
+                               params={"name": row.name}, field=f"proponents.{position}")  # fmt: skip
         if row.state != ACTIVE:
-            raise InvalidInput(f"{row.name} is suspended and cannot own a new programme.",
+            raise InvalidInput("{name} is suspended and cannot own a new programme.", params={"name": row.name},
                                field=f"proponents.{position}")  # fmt: skip
         owners.append({"tax_id": row.tax_id, "organisation_id": row.organisation_id, "name": row.name,
                        "percentage": str(proponent.percentage), "share_ppm": proponent.share_ppm})  # fmt: skip
@@ -85,14 +86,16 @@ def _proponents(conn: Connection, principal: Principal, body: NewProgramme) -> l
 def _check_external_id(conn: Connection, external_id: str) -> None:
     taken = conn.execute(select(programme.c.programme_id).where(programme.c.external_id == external_id)).scalar()
     if taken is not None:
-        raise AlreadyExists(f"Programme {taken} already has the external id {external_id!r}.", field="external_id")
+        raise AlreadyExists("Programme {programme_id} already has the external id '{external_id}'.",
+                            params={"programme_id": taken, "external_id": external_id},
+                            field="external_id")  # fmt: skip
     c = programme_change.c
     pending = conn.execute(select(c.change_id).where(
         c.operation == CREATE, c.status == "pending", c.payload["chain"]["external_id"].astext == external_id,
     )).first()  # fmt: skip
     if pending is not None:
-        raise AlreadyExists(f"A programme with the external id {external_id!r} is being registered.",
-                            field="external_id")  # fmt: skip
+        raise AlreadyExists("A programme with the external id '{external_id}' is being registered.",
+                            params={"external_id": external_id}, field="external_id")  # fmt: skip
 
 
 def _prepare(conn: Connection, context: ProgrammeContext, principal: Principal, body: NewProgramme) -> dict[str, Any]:
@@ -109,8 +112,8 @@ def _prepare(conn: Connection, context: ProgrammeContext, principal: Principal, 
             "credits": str(estimate.credits),
         }  # fmt: skip
         if body.credit_estimate is None and estimate.credits_whole < 1:
-            raise InvalidInput(f"The calculator estimates {estimate.credits} credits: not enough for a programme "
-                               "(at least 1 once rounded).", field="calculator")  # fmt: skip
+            raise InvalidInput("The calculator estimates {credits} credits: not enough for a programme (at least 1 "
+                               "once rounded).", params={"credits": estimate.credits}, field="calculator")  # fmt: skip
     credit_estimate = body.credit_estimate if body.credit_estimate is not None else estimate.credits_whole
     record = normalised({
         "schema": SCHEMA,

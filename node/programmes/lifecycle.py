@@ -33,8 +33,6 @@ from node.programmes.queries import get_programme
 from node.programmes.schemas import Authorisation, Certification, Issuance, Rejection, Revocation
 
 AUTHORISE, REJECT, ISSUE, CERTIFY, REVOKE = "authorise", "reject", "issue", "certify", "revoke"
-_STAGE_NAMES = {ProgrammeStage.AWAITING_AUTHORIZATION: "awaiting authorisation", ProgrammeStage.AUTHORISED:
-                "authorised", ProgrammeStage.REJECTED: "rejected"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,17 +49,22 @@ class OnChain:
 def on_chain(context: ProgrammeContext, programme_id: int) -> OnChain:
     programme_count = context.registry.view("totals")[0]
     if not 1 <= programme_id <= programme_count:
-        raise NotFound(f"No programme {programme_id}.")
+        raise NotFound("No programme {programme_id}.", params={"programme_id": programme_id})
     view = context.registry.view("getProgramme", programme_id)
     return OnChain(ProgrammeStage(view[1]), int(view[9]), int(view[10]), list(view[14]), list(view[16]))
 
 
-def _require_stage(programme_id: int, state: OnChain, *allowed: ProgrammeStage) -> None:
-    if state.stage not in allowed:
-        if state.stage == ProgrammeStage.REJECTED:
-            raise InvalidState(f"Programme {programme_id} was rejected; nothing more can happen to it.")
-        wanted = " or ".join(_STAGE_NAMES[stage] for stage in allowed)
-        raise InvalidState(f"Programme {programme_id} is {_STAGE_NAMES[state.stage]}, not {wanted}.")
+def _require_stage(programme_id: int, state: OnChain, wanted: ProgrammeStage) -> None:
+    """One message per (stage, wanted stage) pair, so that each is translated whole: a programme on chain is
+    awaiting authorisation, authorised or rejected, and an operation wants one of the first two."""
+    if state.stage == wanted:
+        return
+    params = {"programme_id": programme_id}
+    if state.stage == ProgrammeStage.REJECTED:
+        raise InvalidState("Programme {programme_id} was rejected; nothing more can happen to it.", params=params)
+    if wanted == ProgrammeStage.AUTHORISED:
+        raise InvalidState("Programme {programme_id} is awaiting authorisation, not authorised.", params=params)
+    raise InvalidState("Programme {programme_id} is authorised, not awaiting authorisation.", params=params)
 
 
 Prepare = Callable[[Connection, OnChain], dict[str, Any]]
@@ -96,7 +99,8 @@ def authorise(context: ProgrammeContext, principal: Principal, programme_id: int
     def prepare(_conn: Connection, state: OnChain) -> dict[str, Any]:
         _require_stage(programme_id, state, ProgrammeStage.AWAITING_AUTHORIZATION)
         if body.issue_amount > state.credit_estimate:
-            raise InvalidInput(f"Cannot issue {body.issue_amount} credits: the estimate is {state.credit_estimate}.",
+            raise InvalidInput("Cannot issue {amount} credits: the estimate is {estimate}.",
+                               params={"amount": body.issue_amount, "estimate": state.credit_estimate},
                                field="issue_amount")  # fmt: skip
         return {"issue_amount": body.issue_amount, "remarks": body.remarks}
 
@@ -127,10 +131,11 @@ def issue(context: ProgrammeContext, principal: Principal, programme_id: int, bo
         pending = state.credit_estimate - state.credit_issued
         amount = pending if body.amount is None else body.amount
         if pending == 0:
-            raise InvalidState(f"Programme {programme_id} has issued its whole estimate of {state.credit_estimate}.")
+            raise InvalidState("Programme {programme_id} has issued its whole estimate of {estimate}.",
+                               params={"programme_id": programme_id, "estimate": state.credit_estimate})  # fmt: skip
         if amount > pending:
-            raise InvalidInput(f"Cannot issue {amount} credits: only {pending} of the estimate are not yet issued.",
-                               field="amount")  # fmt: skip
+            raise InvalidInput("Cannot issue {amount} credits: only {pending} of the estimate are not yet issued.",
+                               params={"amount": amount, "pending": pending}, field="amount")  # fmt: skip
         return {"amount": amount, "remarks": body.remarks}
 
     return _write(context, principal, ISSUE, programme_id, body, key, prepare)
@@ -145,7 +150,8 @@ def certify(context: ProgrammeContext, principal: Principal, programme_id: int, 
         # (certifying one awaiting authorisation would reveal it to any certifier that guesses its id).
         _require_stage(programme_id, state, ProgrammeStage.AUTHORISED)
         if certifier in state.certifiers:
-            raise InvalidState(f"Your organisation already certifies programme {programme_id}.")
+            raise InvalidState("Your organisation already certifies programme {programme_id}.",
+                               params={"programme_id": programme_id})  # fmt: skip
         return {"certifier_id": certifier, "remarks": body.remarks}
 
     return _write(context, principal, CERTIFY, programme_id, body, key, prepare)
@@ -157,11 +163,13 @@ def revoke(context: ProgrammeContext, principal: Principal, programme_id: int, b
 
     def prepare(conn: Connection, state: OnChain) -> dict[str, Any]:
         if certifier not in state.certifiers:
-            raise InvalidState(f"Organisation {certifier} does not certify programme {programme_id}.",
+            raise InvalidState("Organisation {certifier_id} does not certify programme {programme_id}.",
+                               params={"certifier_id": certifier, "programme_id": programme_id},
                                field="certifier_id")  # fmt: skip
         role = conn.execute(select(organisation.c.role).where(organisation.c.organisation_id == certifier)).scalar()
         if role != CERTIFIER:
-            raise InvalidInput(f"Organisation {certifier} is not a certifier.", field="certifier_id")
+            raise InvalidInput("Organisation {certifier_id} is not a certifier.", params={"certifier_id": certifier},
+                               field="certifier_id")  # fmt: skip
         by_government = principal.organisation_id != certifier
         return {"certifier_id": certifier, "by_government": by_government, "remarks": body.remarks}
 
@@ -231,7 +239,7 @@ def complete_pending(engine: Engine, settings: Settings, registry: Registry, wai
 
     def wait(block: int) -> None:
         if not waiter.wait_for_block(block, settings.index_wait_seconds):
-            raise IndexerBehind(f"Block {block} is not indexed yet.")
+            raise IndexerBehind("Block {block} is not indexed yet.", params={"block": block})
 
     context = ProgrammeContext(engine, settings, registry, wait)
     return intents.drive_pending(engine, programme_change, partial(complete, context), older_than=older_than)

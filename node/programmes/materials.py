@@ -90,17 +90,23 @@ def add_material(
     from node.programmes import lifecycle  # lifecycle dispatches completions here: imported late, no cycle
 
     if len(content) > context.settings.max_upload_bytes:
-        raise PayloadTooLarge(f"A material may be at most {context.settings.max_upload_bytes // 2**20} MiB.")
+        raise PayloadTooLarge("A material may be at most {limit} MiB.",
+                              params={"limit": context.settings.max_upload_bytes // 2**20})  # fmt: skip
     if not content:
         raise InvalidInput("The file is empty.", field="file")
+    # single_line's two refusals, each its own whole sentence here (a blank value, or one with a control character)
     try:
         title = single_line(title)
     except ValueError as exc:
-        raise InvalidInput(f"The title {exc}.", field="title") from exc
+        if not title.strip():
+            raise InvalidInput("The title must not be blank.", field="title") from exc
+        raise InvalidInput("The title must be one line with no control characters.", field="title") from exc
     try:
         file_name = single_line(file_name)[:MAX_FILE_NAME]
     except ValueError as exc:
-        raise InvalidInput(f"The file name {exc}.", field="file") from exc
+        if not file_name.strip():
+            raise InvalidInput("The file name must not be blank.", field="file") from exc
+        raise InvalidInput("The file name must be one line with no control characters.", field="file") from exc
     key = changes.clean_key(key)
     sha256 = hashlib.sha256(content).hexdigest()
     request = {"kind": kind.value, "title": title, "file_name": file_name, "sha256": sha256}
@@ -118,10 +124,11 @@ def add_material(
             authorize_details_change(principal, owners, created_by=creator)
             state = lifecycle.on_chain(context, programme_id)
             if state.stage == ProgrammeStage.REJECTED:
-                raise InvalidState(f"Programme {programme_id} was rejected; its details can no longer change.")
+                raise InvalidState("Programme {programme_id} was rejected; its details can no longer change.",
+                                   params={"programme_id": programme_id})  # fmt: skip
             materials = list(current.details.get("materials", []))
             if len(materials) >= MAX_MATERIALS:
-                raise InvalidState(f"A programme has at most {MAX_MATERIALS} materials.")
+                raise InvalidState("A programme has at most {limit} materials.", params={"limit": MAX_MATERIALS})
             stored, extension, content_type = identify(file_name, content)
             stored_sha256 = hashlib.sha256(stored).hexdigest()  # what is listed and served (images are re-encoded)
             if any(m["sha256"] == stored_sha256 for m in materials):
@@ -146,7 +153,7 @@ def _details_row(conn: Connection, programme_id: int, *, lock: bool = False) -> 
     query = select(programme_detail).where(programme_detail.c.programme_id == programme_id)
     row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise NotFound(f"No programme {programme_id} with registered details.")
+        raise NotFound("No programme {programme_id} with registered details.", params={"programme_id": programme_id})
     return row
 
 
@@ -159,7 +166,8 @@ def anchor(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> Applie
         # Another change completed between this one's checks and its recording (they run one at a time, but the
         # checks come first): nothing is on chain yet, so this one is abandoned and the caller asked to retry.
         raise intents.Refused(InvalidState(
-            f"Programme {pid}'s details changed while this material was being added; add it again."
+            "Programme {programme_id}'s details changed while this material was being added; add it again.",
+            params={"programme_id": pid},
         ))  # fmt: skip
     applied = changes.send(context, conn, lambda: context.registry.update_programme_details(pid, new_hash, ref), ref,
                            "ProgrammeDetailsUpdated")  # fmt: skip

@@ -146,7 +146,7 @@ def get_programme(conn: Connection, principal: Principal | None, programme_id: i
         query = query.where(visible_programmes(principal))
     row = conn.execute(query).first()
     if row is None:
-        raise NotFound(f"No programme {programme_id}.")
+        raise NotFound("No programme {programme_id}.", params={"programme_id": programme_id})
     return shape_programmes(conn, [row])[0]
 
 

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from node.calculator import CalculatorInput
 from node.chain.types import PPM, Sector
+from node.errors import invalid_value
 
 MAX_OWNERS = 16
 """The contract's ``MAX_OWNERS``."""
@@ -115,7 +116,7 @@ def single_line(value: str) -> str:
 def clean_external_id(value: str) -> str:
     value = single_line(value)
     if len(value.encode()) > MAX_EXTERNAL_ID_BYTES:
-        raise ValueError(f"must be at most {MAX_EXTERNAL_ID_BYTES} bytes in UTF-8")
+        raise invalid_value("must be at most {limit} bytes in UTF-8", limit=MAX_EXTERNAL_ID_BYTES)
     return value
 
 
@@ -234,7 +235,8 @@ class NewProgramme(BaseModel):
     def _consistent(self) -> NewProgramme:
         if self.sector in SECTOR_SCOPES and self.sectoral_scope not in SECTOR_SCOPES[self.sector]:
             allowed = ", ".join(str(scope) for scope in sorted(SECTOR_SCOPES[self.sector]))
-            raise ValueError(f"sectoral scope {self.sectoral_scope} does not suit sector {self.sector}: use {allowed}")
+            raise invalid_value("sectoral scope {scope} does not suit sector {sector}: use {allowed}",
+                                scope=self.sectoral_scope, sector=self.sector.value, allowed=allowed)  # fmt: skip
         start, end = self.start_time.timestamp(), self.end_time.timestamp()
         if not 0 <= start < end <= MAX_TIME:
             raise ValueError("start_time must be before end_time, both between 1970 and 9999")

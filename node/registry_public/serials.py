@@ -101,14 +101,15 @@ def parse_query(text_: str) -> SerialNumber:
     """The serial number in ``text_`` (surrounding spaces allowed), else ``InvalidInput`` naming the field ``q``."""
     cleaned = text_.strip().upper()
     try:
-        if not cleaned or len(cleaned) > MAX_LENGTH:
-            raise InvalidSerialNumber(text_)
-        return parse(cleaned)
-    except InvalidSerialNumber as exc:
+        serial = parse(cleaned) if cleaned and len(cleaned) <= MAX_LENGTH else None
+    except InvalidSerialNumber:
+        serial = None
+    if serial is None:
         raise InvalidInput(
             "Enter a serial number like NG-ITMO-1-001-2023-0-1-1000, or one credit of it like "
             "NG-ITMO-1-001-2023-0-5-5.", field="q", reason=MALFORMED,
-        ) from exc  # fmt: skip
+        )  # fmt: skip
+    return serial
 
 
 def _block(conn: Connection, serial: SerialNumber) -> Any:
@@ -176,7 +177,11 @@ def lookup(conn: Connection, query: str) -> SerialLookup:
     serial = parse_query(query)
     row = _block(conn, serial)
     if row is None or not _matches(row, serial):
-        raise NotFound(f"No issued credit of an authorised programme has the serial number {serial}.", field="q")
+        raise NotFound(
+            "No issued credit of an authorised programme has the serial number {serial}.",
+            params={"serial": str(serial)},
+            field="q",
+        )
     if serial.end > row.block_end:
         raise InvalidInput(
             "These serial numbers span more than one block: look up one credit or one block's serial number.",

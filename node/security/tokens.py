@@ -30,7 +30,11 @@ REQUIRED_CLAIMS = ("sub", "exp", "iat", "iss", "role", "org", "org_role", "org_s
 
 
 class InvalidToken(NotAuthenticated):
-    """The token is malformed, tampered with, expired, or carries a malformed claim (401)."""
+    """The token is malformed, tampered with, expired, or carries a malformed claim (401).
+
+    The message is one of a fixed set, so a caller can quote it as the reason in its own message: "token expired",
+    "token invalid", or "token invalid (claim {claim})" with the claim's name in ``params["claim"]``.
+    """
 
 
 @dataclass(frozen=True)
@@ -69,21 +73,21 @@ def issue_token(claims: Claims, secret: str, expires_in: int) -> str:
 
 def _user_id(value: Any) -> int:
     if not isinstance(value, str) or not _DECIMAL_ID.fullmatch(value) or int(value) > MAX_BIGINT:
-        raise InvalidToken("token invalid (claim sub)")
+        raise InvalidToken("token invalid (claim {claim})", params={"claim": "sub"})
     return int(value)
 
 
 def _integer(payload: dict[str, Any], name: str, low: int, high: int) -> int:
     value = payload[name]
     if type(value) is not int or not low <= value <= high:  # bool is an int subclass: refused too
-        raise InvalidToken(f"token invalid (claim {name})")
+        raise InvalidToken("token invalid (claim {claim})", params={"claim": name})
     return value
 
 
 def _text(payload: dict[str, Any], name: str) -> str:
     value = payload[name]
     if not isinstance(value, str) or not value:
-        raise InvalidToken(f"token invalid (claim {name})")
+        raise InvalidToken("token invalid (claim {claim})", params={"claim": name})
     return value
 
 
@@ -97,7 +101,7 @@ def read_token(token: str, secret: str) -> Claims:
     except jwt.PyJWTError as exc:
         raise InvalidToken("token invalid") from exc
     if not isinstance(payload.get("pwd_change"), bool):
-        raise InvalidToken("token invalid (claim pwd_change)")
+        raise InvalidToken("token invalid (claim {claim})", params={"claim": "pwd_change"})
     return Claims(
         user_id=_user_id(payload["sub"]),
         role=_text(payload, "role"),

@@ -34,7 +34,7 @@ def test_custom_error_decodes_with_named_arguments(artifacts: dict[str, Artifact
     assert error.arguments == {"programmeId": 3, "holder": 10, "balance": 5, "needed": 9}
     assert error.problem_type == "credits-insufficient-balance"
     assert error.status_code == 409
-    assert "balance=5" in error.detail
+    assert error.detail == "Organisation 10 holds 5 credits of programme 3, fewer than the 9 needed."
 
 
 def test_unknown_selector_is_a_generic_revert(artifacts: dict[str, Artifact]) -> None:

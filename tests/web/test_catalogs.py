@@ -7,6 +7,8 @@ every language, before any browser test runs.
 
 from __future__ import annotations
 
+import ast
+import string
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,103 @@ def test_a_message_in_several_catalogs_has_one_translation(language: str) -> Non
                 if earlier[1] != str(message.string):
                     clashes.append(f"{key!r}: {earlier} vs {(path.name, message.string)}")
     assert clashes == []
+
+
+# ------------------------------------------------------------------------------ the node's error messages
+
+REPO = WEB.parents[1]
+SOURCES = [REPO / "node", REPO / "api"]
+
+
+def _python_files() -> list[Path]:
+    return [path for root in SOURCES for path in sorted(root.rglob("*.py")) if "migrations" not in path.parts]
+
+
+def _registry_error_names() -> tuple[set[str], set[str]]:
+    """Names of the classes derived from ``RegistryError`` in ``node/`` and ``api/``; the second set is those derived
+    from ``ContractRevert``, whose first argument is the Solidity error's name (their messages are REVERT_MESSAGES)."""
+    bases: dict[str, set[str]] = {}
+    for path in _python_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef):
+                named = [b for b in node.bases if isinstance(b, ast.Name | ast.Attribute)]
+                names = {b.id if isinstance(b, ast.Name) else b.attr for b in named}
+                bases.setdefault(node.name, set()).update(names)
+
+    def closure(root: str) -> set[str]:
+        found = {root}
+        while True:
+            more = {name for name, parents in bases.items() if parents & found} - found
+            if not more:
+                return found
+            found |= more
+
+    return closure("RegistryError"), closure("ContractRevert")
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def error_messages() -> tuple[dict[str, str], list[str]]:
+    """Every message a ``RegistryError``, ``invalid_value`` or a validator's ``ValueError`` is given in ``node/`` and
+    ``api/`` (template -> where), and the places that give something other than a constant string."""
+    errors, reverts = _registry_error_names()
+    found: dict[str, str] = {}
+    not_constant: list[str] = []
+    for path in _python_files():
+        user_facing_value_errors = path.name == "schemas.py" or path == REPO / "api" / "calculator.py"
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            name = _called(node)
+            if name in reverts or "web" in path.relative_to(REPO).parts:
+                continue
+            if name in errors or name == "invalid_value" or (name == "ValueError" and user_facing_value_errors):
+                where = f"{path.relative_to(REPO)}:{node.lineno}"
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.setdefault(first.value, where)
+                else:
+                    not_constant.append(where)
+    return found, not_constant
+
+
+def test_every_error_message_is_a_constant_template() -> None:
+    """An f-string message could not be translated: values go in ``params`` (``invalid_value``'s keywords)."""
+    assert error_messages()[1] == []
+
+
+def test_the_error_extraction_finds_the_nodes_messages() -> None:
+    messages = error_messages()[0]
+    assert "A user with this email already exists." in messages
+    assert len(messages) > 150
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_every_error_message_is_translated(language: str) -> None:
+    from node.chain.errors import REVERT_MESSAGES
+
+    translated = catalog(language)
+    wanted = set(error_messages()[0]) | set(REVERT_MESSAGES.values())
+    missing = sorted(m for m in wanted if not (translated.get(m) and translated.get(m).string))  # type: ignore[union-attr]
+    assert missing == [], f"{len(missing)} error messages without a {language} translation"
+
+
+def _placeholders(text: str) -> set[str]:
+    return {field for _literal, field, _spec, _conversion in string.Formatter().parse(text) if field is not None}
+
+
+@pytest.mark.parametrize("language", ["fr", "es"])
+def test_a_translation_has_the_placeholders_of_its_message(language: str) -> None:
+    """``{amount}`` in a message is filled in after translation: a translation that drops or renames it would fail."""
+    wrong = []
+    for message in catalog(language):
+        if isinstance(message.id, str) and message.id and message.string and "{" in message.id + str(message.string):
+            try:
+                if _placeholders(message.id) != _placeholders(str(message.string)):
+                    wrong.append(message.id)
+            except ValueError:
+                wrong.append(message.id)
+    assert wrong == []

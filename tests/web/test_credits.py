@@ -220,7 +220,7 @@ def test_the_main_path_create_authorise_issue_transfer_by_request_approve_retire
     page.get_by_label("Amount").fill("10000")
     page.get_by_role("button", name="Send or request").click()
     page.wait_for_load_state()
-    assert "fewer than 10000" in page.locator("#amount-error").inner_text()
+    assert "fewer than 10,000" in page.locator("#amount-error").inner_text()
     assert page.get_by_label("Amount").get_attribute("aria-invalid") == "true"
     assert registry.view("balanceOf", pid, dev) == 400
     page.goto(f"{live_url}/app/holdings")
@@ -252,6 +252,16 @@ def test_the_main_path_create_authorise_issue_transfer_by_request_approve_retire
     assert registry.view("balanceOf", pid, cert) == 60
     assert "Under the bilateral agreement" in page.locator("dl.facts").inner_text()
     screenshot(page, "credits-retirement-recognised")
+
+    # The Government's holdings page shows its retirement accounts: the 40 credits, split by the OMGE rate.
+    page.goto(f"{live_url}/app/holdings")
+    shown = {kind: int(page.locator(f'[data-figure="retired-{kind}"]').inner_text().replace(",", ""))
+             for kind in ("international", "local", "omge")}  # fmt: skip
+    assert shown == {
+        "international": 40 - sum(r["omgeAmount"] for r in on_chain),
+        "local": 0,
+        "omge": sum(r["omgeAmount"] for r in on_chain),
+    }
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "es"])

@@ -115,7 +115,7 @@ def test_an_action_error_is_shown_next_to_its_field_and_a_double_submit_is_one_w
     too_many = app_client.post(f"/app/programmes/{pid}/authorise", data=too_many_form)
     assert too_many.status_code == 422
     assert 'id="authorise-issue_amount-error"' in too_many.text
-    assert "the estimate is 1000" in too_many.text
+    assert "the estimate is 1,000" in too_many.text
     assert 'aria-describedby="authorise-issue_amount-hint authorise-issue_amount-error" aria-invalid="true"' in (
         too_many.text
     )

@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from api.auth.dependencies import context_of
 from api.identity.listing import MAX_PAGE
 from api.web.forms import Parsed
-from api.web.render import N_, gettext_for, language_of, page
+from api.web.messages import problem_message
+from api.web.render import N_, language_of, page
 from api.web.session import User
 from node.errors import RegistryError
 from node.identity import audit
@@ -61,8 +62,8 @@ def audit_page(
             found = audit.list_events(conn, user, query, organisation_id=organisation, action=action.strip() or None,
                                       actor_user_id=actor)  # fmt: skip
     except RegistryError as error:
-        _ = gettext_for(language_of(request))
-        return page(request, "settings/missing.html", user, message=_(error.detail), status_code=error.status_code)
+        message = problem_message(error, language_of(request))
+        return page(request, "settings/missing.html", user, message=message, status_code=error.status_code)
     values = {"organisation_id": organisation_id, "action": action, "actor_user_id": actor_user_id, "q": q,
               "sort": chosen_sort, "order": chosen_order, "size": chosen_size}  # fmt: skip
     kept = urlencode([(k, v) for k, v in values.items() if v])

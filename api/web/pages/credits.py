@@ -24,6 +24,7 @@ from api.auth.dependencies import context_of
 from api.indexing import IndexWaiterDep
 from api.programmes import programme_context
 from api.web.forms import Errors, Parsed
+from api.web.messages import problem_message, validation_message
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node.credits import holdings, permissions, retirements, transfers
@@ -86,20 +87,19 @@ def _may(check: Callable[..., None], *args: Any) -> bool:
 
 def _errors(request: Request, error: Exception, fields: set[str]) -> Errors:
     """The problem's message next to the field it concerns, else next to the form's action."""
-    _ = gettext_for(language_of(request))
+    language = language_of(request)
     if isinstance(error, ValidationError):
         found: Errors = {}
         for item in error.errors():
             loc = item.get("loc") or ()
             field = str(loc[0]) if loc and str(loc[0]) in fields else GENERAL
-            message = str(item.get("msg", "")).removeprefix("Value error, ")
-            found.setdefault(field, message[:1].upper() + message[1:])
+            found.setdefault(field, validation_message(item, language))
         return found
     assert isinstance(error, RegistryError)
     field = str(error.extensions.get("field", ""))
     if field not in fields:
         field = "amount" if "available" in error.extensions and "amount" in fields else GENERAL
-    return {field: str(_(error.detail))}
+    return {field: problem_message(error, language)}
 
 
 def _status(error: Exception) -> int:
@@ -117,8 +117,8 @@ def _countries(language: str, exclude: str) -> list[tuple[str, str]]:
 
 
 def _missing(request: Request, user: Principal, error: RegistryError) -> HTMLResponse:
-    _ = gettext_for(language_of(request))
-    return page(request, "credits/missing.html", user, message=_(error.detail), status_code=error.status_code)
+    message = problem_message(error, language_of(request))
+    return page(request, "credits/missing.html", user, message=message, status_code=error.status_code)
 
 
 def _query_without(request: Request, *names: str) -> str:
@@ -141,7 +141,10 @@ def holdings_page(request: Request, user: User, organisation_id: Param = "") -> 
         except RegistryError as error:
             return _missing(request, user, error)
         choices = organisations.name_choices(conn, active_only=True) if everyone else []
+        retired = holdings.retirement_accounts(conn)
+    government = retired["government_account"] is not None and chosen == retired["government_account"]
     return page(request, "credits/holdings.html", user, held=held, choices=choices, chosen=chosen,
+                retired=retired if government else None,
                 may_transfer=_may(permissions.authorize_transfer, user, 0, user.organisation_id),
                 may_retire=_may(permissions.authorize_retire, user, chosen, True))  # fmt: skip
 

@@ -28,6 +28,7 @@ from starlette.datastructures import FormData
 from api.auth.dependencies import context_of
 from api.web import forms
 from api.web.forms import Errors
+from api.web.messages import problem_message, validation_message
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node.errors import Forbidden, NotFound, RegistryError
@@ -125,16 +126,18 @@ def _may(check: Callable[..., None], *args: Any) -> bool:
 
 
 def _message(request: Request, error: RegistryError) -> str:
-    return str(gettext_for(language_of(request))(error.detail))
+    return problem_message(error, language_of(request))
 
 
-def _validation(error: ValidationError, rename: Callable[[tuple[Any, ...]], str], fields: set[str]) -> Errors:
+def _validation(
+    request: Request, error: ValidationError, rename: Callable[[tuple[Any, ...]], str], fields: set[str]
+) -> Errors:
     """pydantic's errors by the form control they concern (the first error of each), else the form's."""
+    language = language_of(request)
     found: Errors = {}
     for item in error.errors():
         name = rename(tuple(item.get("loc") or ()))
-        message = str(item.get("msg", "")).removeprefix("Value error, ")
-        found.setdefault(name if name in fields else GENERAL, message[:1].upper() + message[1:])
+        found.setdefault(name if name in fields else GENERAL, validation_message(item, language))
     return found
 
 
@@ -265,10 +268,10 @@ def create_organisation(request: Request, user: User, form: FormDep) -> Response
         with context.engine.begin() as conn:
             organisation_id, _admin = organisations.create_organisation(conn, context.settings, user, new)
     except ValidationError as error:
-        return _organisation_form(request, user, values, _validation(error, _admin_location, fields), 422)
+        return _organisation_form(request, user, values, _validation(request, error, _admin_location, fields), 422)
     except RegistryError as error:
         found = _field(request, error, fields)
-        if error.detail.startswith("A user with this email"):
+        if error.extensions.get("field") == "email":  # the new organisation's Admin's address
             found = {"admin_email": _message(request, error)}
         return _organisation_form(request, user, values, found, error.status_code)
     return RedirectResponse(f"/app/organisations/{organisation_id}?done=created", status_code=303)
@@ -403,7 +406,7 @@ def update_organisation(request: Request, user: User, organisation_id: Id, form:
         with context.engine.begin() as conn:
             organisations.update_organisation(conn, user, organisation_id, body)
     except ValidationError as error:
-        found = _validation(error, lambda loc: str(loc[0]) if loc else GENERAL, set(EDITABLE))
+        found = _validation(request, error, lambda loc: str(loc[0]) if loc else GENERAL, set(EDITABLE))
         return _edit_form(request, user, shown, values, found, 422)
     except RegistryError as error:
         return _edit_form(request, user, shown, values, _field(request, error, set(EDITABLE)), error.status_code)
@@ -517,8 +520,8 @@ def create_user(request: Request, user: User, form: FormDep) -> Response:
         with context.engine.begin() as conn:
             user_id = users.create_user(conn, context.settings, user, organisation_id, new)
     except ValidationError as error:
-        return _user_form(request, user, values, _validation(error, lambda loc: str(loc[0]) if loc else GENERAL,
-                                                             fields), 422)  # fmt: skip
+        found = _validation(request, error, lambda loc: str(loc[0]) if loc else GENERAL, fields)
+        return _user_form(request, user, values, found, 422)
     except RegistryError as error:
         found = _field(request, error, fields)
         if isinstance(error, (Forbidden, NotFound)) and GENERAL in found:
@@ -589,7 +592,7 @@ def update_user(request: Request, user: User, user_id: Id, form: FormDep) -> Res
         with context.engine.begin() as conn:
             users.update_user(conn, context.settings, user, user_id, body)
     except ValidationError as error:
-        found = _validation(error, lambda loc: str(loc[0]) if loc else GENERAL, fields)
+        found = _validation(request, error, lambda loc: str(loc[0]) if loc else GENERAL, fields)
         return _user_page(request, user, user_id, found, 422, values=values)
     except RegistryError as error:
         found = _field(request, error, fields)

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from api.auth.dependencies import context_of
 from api.indexing import IndexWaiterDep
 from api.programmes import programme_context
+from api.web.messages import problem_message, validation_message
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node import calculator
@@ -173,15 +174,17 @@ def new_key() -> str:
 
 
 def _message(request: Request, error: Exception) -> str:
-    _ = gettext_for(language_of(request))
-    return str(_(error.detail)) if isinstance(error, RegistryError) else str(error)
+    return problem_message(error, language_of(request)) if isinstance(error, RegistryError) else str(error)
 
 
-def _validation_messages(error: ValidationError, field_id: Callable[[tuple[Any, ...], str], str]) -> dict[str, str]:
-    """pydantic's errors by the form control they concern (the first error of each)."""
+def _validation_messages(
+    request: Request, error: ValidationError, field_id: Callable[[tuple[Any, ...], str], str]
+) -> dict[str, str]:
+    """pydantic's errors by the form control they concern (the first error of each), in the page's language."""
+    language = language_of(request)
     found: dict[str, str] = {}
     for item in error.errors():
-        message = str(item["msg"]).removeprefix("Value error, ")
+        message = validation_message(item, language)
         found.setdefault(field_id(tuple(item["loc"]), message), message)
     return found
 
@@ -421,7 +424,7 @@ def programme_action(
         body = model.model_validate({name: value for name, value in values.items() if value})
         services[action](programme_context(request, waiter), user, programme_id, body, key)
     except ValidationError as error:
-        found = _validation_messages(error, lambda loc, _m: f"{action}-{loc[0]}" if loc else f"{action}-")
+        found = _validation_messages(request, error, lambda loc, _m: f"{action}-{loc[0]}" if loc else f"{action}-")
         return _detail(request, user, programme_id, status_code=422, errors={action: found}, values={action: values})
     except RegistryError as error:
         field = error.extensions.get("field")
@@ -548,7 +551,7 @@ def create_programme(request: Request, user: User, waiter: IndexWaiterDep, form:
         created = creation.create(programme_context(request, waiter), user, body, key)
     except ValidationError as error:
         return _creation_page(request, user, values=values, status_code=422,
-                              errors=_validation_messages(error, _creation_field))  # fmt: skip
+                              errors=_validation_messages(request, error, _creation_field))  # fmt: skip
     except RegistryError as error:
         field = str(error.extensions.get("field") or "")
         control = _creation_field(tuple(int(p) if p.isdigit() else p for p in field.split(".")), "") if field else ""
@@ -581,7 +584,7 @@ def estimate_preview(request: Request, user: User, form: FormDep) -> HTMLRespons
         with context_of(request).engine.connect() as conn:
             result = calculator.estimate(conn, inputs, start_time=period[0], end_time=period[1])
     except ValidationError as error:
-        errors = _validation_messages(error, lambda loc, _m: _calculator_field(loc))
+        errors = _validation_messages(request, error, lambda loc, _m: _calculator_field(loc))
     except RegistryError as error:
         field = str(error.extensions.get("field") or "")
         errors = {f"calc_{field.rsplit('.', 1)[-1]}" if field else "methodology": _message(request, error)}

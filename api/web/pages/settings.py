@@ -27,6 +27,7 @@ from api.credits import OmgeRate
 from api.indexing import IndexWaiterDep
 from api.programmes import programme_context
 from api.web.forms import Errors
+from api.web.messages import problem_message, validation_message
 from api.web.pages.programmes import METHODOLOGY_LABELS
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
@@ -85,7 +86,7 @@ def _notice(request: Request, done: str) -> str | None:
 
 
 def _registry_error(request: Request, error: RegistryError) -> str:
-    return str(gettext_for(language_of(request))(error.detail))
+    return problem_message(error, language_of(request))
 
 
 @dataclass(frozen=True)
@@ -141,28 +142,12 @@ def _form_values(fields: list[ConstantField], form: FormData) -> tuple[dict[str,
 
 def _validation_errors(request: Request, error: ValidationError, names: set[str]) -> Errors:
     """Pydantic's problems in the page's language where it has the words, next to the field they concern."""
-    _ = gettext_for(language_of(request))
+    language = language_of(request)
     found: Errors = {}
     for item in error.errors():
         loc = item.get("loc") or ()
         field = str(loc[0]) if loc and str(loc[0]) in names else GENERAL
-        context = item.get("ctx") or {}
-        kind = item.get("type", "")
-        if kind in ("missing", "string_too_short"):
-            message = _("Fill in this field.")
-        elif kind in ("decimal_parsing", "decimal_type", "int_parsing", "int_type", "finite_number"):
-            message = _("Enter a number.")
-        elif kind == "greater_than":
-            message = _("Enter a number greater than %(limit)s.") % {"limit": context.get("gt")}
-        elif kind == "less_than_equal":
-            message = _("Enter a number no greater than %(limit)s.") % {"limit": context.get("le")}
-        elif kind == "decimal_max_places":
-            message = _("Use at most %(places)s decimal places.") % {"places": context.get("decimal_places")}
-        elif kind == "literal_error":
-            message = _("Choose one of the listed values.")
-        else:
-            text = str(item.get("msg", "")).removeprefix("Value error, ")
-            message = text[:1].upper() + text[1:]
+        message = validation_message(item, language)
         if len(loc) > 1 and field != GENERAL:
             message = f"{loc[1]}: {message}"
         found.setdefault(field, str(message))
