@@ -47,6 +47,12 @@ class ApiKeyOut(BaseModel):
     prefix: str
 
 
+class ApiKeyInUse(BaseModel):
+    prefix: str = Field(description="The key's public start, e.g. what a request log shows")
+    created_at: datetime
+    last_used_at: datetime | None
+
+
 @router.get("", response_model=PageOut[UserOut], responses=documented(401, 403, 404))
 def list_users(
     principal: CurrentPrincipal, request: Request, params: Annotated[ListQuery, Depends(list_query)],
@@ -105,6 +111,14 @@ def resend_invitation(user_id: UserId, principal: CurrentPrincipal, request: Req
     with context.engine.begin() as conn:
         users.resend_invitation(conn, context.settings, principal, user_id)
     return InvitationSent(detail="A new set-password link is on its way.")
+
+
+@router.get("/{user_id}/api-key", response_model=ApiKeyInUse, responses=documented(401, 403, 404))
+def read_api_key(user_id: UserId, principal: CurrentPrincipal, request: Request) -> ApiKeyInUse:
+    """The API key in use: its public prefix (the part a log shows) and when it was issued and last used, for its
+    holder and whoever may issue and revoke it. The key itself is shown only once, when issued."""
+    with context_of(request).engine.connect() as conn:
+        return ApiKeyInUse.model_validate(api_keys.key_in_use(conn, principal, user_id))
 
 
 @router.post("/{user_id}/api-key", status_code=201, response_model=ApiKeyOut, responses=documented(401, 403, 404))

@@ -107,10 +107,15 @@ def _translated(template: str, language: str) -> bool:
     return language == "en" or translations(language).ugettext(template) != template
 
 
+def translated(template: str, values: Mapping[str, Any], language: str) -> str:
+    """A node template (an error's, a CSV import row's outcome) in ``language``, filled in with ``values``."""
+    return _filled(template, values, language)
+
+
 def problem_message(error: RegistryError, language: str) -> str:
     """A problem's message for the page: its template translated, then filled in (``tests/web/test_catalogs.py``
     makes sure every template the node raises has a translation)."""
-    return _filled(error.message, error.params, language)
+    return translated(error.message, error.params, language)
 
 
 def validation_message(item: ErrorDetails, language: str) -> str:

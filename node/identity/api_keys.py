@@ -89,3 +89,13 @@ def active_key(conn: Connection, user_id: int) -> Mapping[str, Any] | None:
         .order_by(api_key.c.key_id.desc())
     ).mappings().first()  # fmt: skip
     return dict(row) if row is not None else None
+
+
+def key_in_use(conn: Connection, principal: Principal, user_id: int) -> Mapping[str, Any]:
+    """The key in use of a user whose keys the caller manages (``GET /users/{id}/api-key``): its public prefix and
+    when it was issued and last used, never the key; 404 when there is none."""
+    _target(conn, principal, user_id)
+    found = active_key(conn, user_id)
+    if found is None:
+        raise NotFound("User {user_id} has no API key in use.", params={"user_id": user_id})
+    return {**found, "prefix": f"{API_KEY_PREFIX}_{found['prefix']}"}

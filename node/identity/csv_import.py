@@ -9,25 +9,32 @@ keys are issued through the API, shown once.
 Each row runs in its own savepoint and gets a result; rows that already exist are skipped, so the import can be
 re-run. A dry run does everything in one transaction and rolls it back: the same checks, nothing written, no
 email sent.
+
+A row's outcome is a constant English template plus values (``ROW_MESSAGES``, or the refusing error's own), like
+the node's errors (ADR 0019): the command line prints it filled in, the web UI shows it in the reader's language.
+The files come from disk (the ``registry import`` command) or from an upload (``POST /organisations/import`` and
+the web page), checked by ``uploaded`` before anything is read.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import io
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pycountry
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy import Connection, Engine, exists, select
 
 from node.config import Settings
-from node.errors import RegistryError
+from node.errors import InvalidInput, PayloadTooLarge, RegistryError, UnsupportedMediaType
 from node.identity import audit
 from node.identity.organisations import insert_organisation
-from node.identity.permissions import GOVERNMENT
+from node.identity.permissions import GOVERNMENT, Principal
 from node.identity.schemas import OrganisationIn, UserIn, normalise_email
 from node.identity.users import insert_user
 from node.models.app import organisation, user_account
@@ -37,58 +44,116 @@ ORGANISATION_TYPES = {"developer": "ProgrammeDeveloper", "programmedeveloper": "
                       "certifier": "Certifier", "api": "API", "government": GOVERNMENT}  # fmt: skip
 USER_ROLES = {"admin": "Admin", "manager": "Manager", "view": "ViewOnly", "viewonly": "ViewOnly"}
 
+ORGANISATION_CREATED = "organisation {organisation_id} ({name})"
+ORGANISATION_EXISTS = "organisation with tax id {tax_id} already registered"
+ORGANISATION_TYPE_WRONG = "TYPE must be Developer, Certifier or API, not {value}"
+USER_CREATED = "user {user_id} ({email}, {role} of {organisation})"
+USER_CREATED_PASSWORD_IGNORED = (
+    "user {user_id} ({email}, {role} of {organisation}) (Password column ignored: a set-password link is emailed)"
+)
+USER_EXISTS = "user {email} already registered"
+USER_TYPE_OR_ROLE_WRONG = (
+    "ORGANISATION TYPE must be Government, Developer, Certifier or API and ROLE Admin, Manager or View"
+)
+NO_SUCH_ORGANISATION = "no {kind} organisation with tax id {tax_id}"
+ROW_INVALID = "{problems}"
+ROW_MESSAGES = (ORGANISATION_CREATED, ORGANISATION_EXISTS, ORGANISATION_TYPE_WRONG, USER_CREATED,
+                USER_CREATED_PASSWORD_IGNORED, USER_EXISTS, USER_TYPE_OR_ROLE_WRONG, NO_SUCH_ORGANISATION)  # fmt: skip
+"""Every outcome a row can have besides a refusal's own message (``tests/web/test_catalogs.py`` checks they are
+translated)."""
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file's name (the results name it) and its rows, keyed by upper-case column name."""
+
+    name: str
+    rows: list[dict[str, str]]
+
 
 @dataclass(frozen=True)
 class RowResult:
     file: str
     line: int
     status: Status
-    detail: str
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    problems: tuple[ErrorDetails, ...] = ()
+    """pydantic's errors when the row failed validation (the web UI words each in the reader's language)."""
+
+    @property
+    def detail(self) -> str:
+        """The outcome in English, filled in (the command line and the API)."""
+        return self.message.format(**self.params) if self.params else self.message
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return [
-            {(k or "").strip().upper(): (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)
-        ]
+Outcome = tuple[Status, str, dict[str, Any]]
 
 
-def _explain(exc: Exception) -> str:
+def _parsed(name: str, text: str) -> CsvFile:
+    return CsvFile(name, [{(k or "").strip().upper(): (v or "").strip() for k, v in row.items()}
+                          for row in csv.DictReader(io.StringIO(text, newline=""))])  # fmt: skip
+
+
+def read_file(path: Path) -> CsvFile:
+    """A CSV file on disk (UTF-8, with or without a byte-order mark)."""
+    return _parsed(path.name, path.read_text(encoding="utf-8-sig"))
+
+
+def uploaded(name: str, content: bytes, limit: int) -> CsvFile | None:
+    """An uploaded file (read up to ``limit`` + 1 bytes) checked before any row is read: at most ``limit`` bytes of
+    UTF-8 text that CSV can parse. None when the upload is empty (nothing chosen)."""
+    if not content:
+        return None
+    if len(content) > limit:
+        raise PayloadTooLarge("A CSV file may be at most {limit} MiB.", params={"limit": limit // 2**20}, field=name)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnsupportedMediaType("A CSV file must be UTF-8 text.", field=name) from exc
+    if "\x00" in text:
+        raise UnsupportedMediaType("A CSV file cannot contain NUL characters.", field=name)
+    try:
+        return _parsed(name, text)
+    except csv.Error as exc:
+        raise InvalidInput("The file could not be read as CSV.", field=name) from exc
+
+
+def _failed(exc: Exception) -> tuple[str, dict[str, Any], tuple[ErrorDetails, ...]]:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in exc.errors())
+        problems = tuple(exc.errors(include_url=False, include_input=False))
+        english = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'row'}: {e['msg']}" for e in problems)
+        return ROW_INVALID, {"problems": english}, problems
     if isinstance(exc, RegistryError):
-        return exc.detail
-    return str(exc)
+        return exc.message, exc.params, ()
+    return str(exc), {}, ()  # a validator's constant ValueError (an email address's)
 
 
-def _organisation_row(conn: Connection, settings: Settings, row: dict[str, str]) -> tuple[Status, str]:
+def _organisation_row(conn: Connection, settings: Settings, actor: Principal | None, row: dict[str, str]) -> Outcome:
     kind = ORGANISATION_TYPES.get(row.get("TYPE", "").lower())
     if kind is None or kind == GOVERNMENT:
-        return "error", f"TYPE must be Developer, Certifier or API, not {row.get('TYPE')!r}"
+        return "error", ORGANISATION_TYPE_WRONG, {"value": repr(row.get("TYPE"))}
     tax_id = row.get("TAX ID") or None
     if tax_id and conn.execute(select(exists().where(organisation.c.tax_id == tax_id))).scalar():
-        return "exists", f"organisation with tax id {tax_id} already registered"
+        return "exists", ORGANISATION_EXISTS, {"tax_id": tax_id}
     country = pycountry.countries.get(alpha_2=settings.registry_country)
     address = row.get("ADDRESS") or (country.name if country else settings.registry_country)
     org = OrganisationIn(name=row.get("NAME", ""), role=kind, tax_id=tax_id, email=row.get("EMAIL") or None,
                          phone=row.get("PHONE") or None, address=address)  # fmt: skip
     organisation_id = insert_organisation(conn, settings, org)
-    audit.record(conn, None, "organisation.import", organisation_id=organisation_id, target_id=organisation_id,
+    audit.record(conn, actor, "organisation.import", organisation_id=organisation_id, target_id=organisation_id,
                  name=org.name, role=org.role)  # fmt: skip
-    return "created", f"organisation {organisation_id} ({org.name})"
+    return "created", ORGANISATION_CREATED, {"organisation_id": organisation_id, "name": org.name}
 
 
-def _user_row(conn: Connection, settings: Settings, row: dict[str, str]) -> tuple[Status, str]:
+def _user_row(conn: Connection, settings: Settings, actor: Principal | None, row: dict[str, str]) -> Outcome:
     email = normalise_email(row.get("EMAIL", ""))
     if conn.execute(select(exists().where(user_account.c.email == email))).scalar():
-        return "exists", f"user {email} already registered"
+        return "exists", USER_EXISTS, {"email": email}
     kind = ORGANISATION_TYPES.get(row.get("ORGANISATION TYPE", "").lower())
     role = USER_ROLES.get(row.get("ROLE", "").lower())
     if kind is None or role is None:
-        return (
-            "error",
-            "ORGANISATION TYPE must be Government, Developer, Certifier or API and ROLE Admin, Manager or View",
-        )
+        return "error", USER_TYPE_OR_ROLE_WRONG, {}
     query = select(organisation.c.organisation_id, organisation.c.name, organisation.c.role)
     if kind == GOVERNMENT:
         query = query.where(organisation.c.role == GOVERNMENT)
@@ -96,45 +161,53 @@ def _user_row(conn: Connection, settings: Settings, row: dict[str, str]) -> tupl
         query = query.where(organisation.c.tax_id == row.get("ORGANISATION TAX ID", ""), organisation.c.role == kind)
     org = conn.execute(query).first()
     if org is None:
-        return "error", f"no {kind} organisation with tax id {row.get('ORGANISATION TAX ID')!r}"
+        return "error", NO_SUCH_ORGANISATION, {"kind": kind, "tax_id": repr(row.get("ORGANISATION TAX ID"))}
     user = UserIn(email=email, name=row.get("NAME", ""), role=role, phone=row.get("PHONE") or None)
     user_id = insert_user(conn, settings, org.organisation_id, org.name, user)
-    audit.record(conn, None, "user.import", organisation_id=org.organisation_id, target_id=user_id, email=email,
+    audit.record(conn, actor, "user.import", organisation_id=org.organisation_id, target_id=user_id, email=email,
                  role=role)  # fmt: skip
-    note = " (Password column ignored: a set-password link is emailed)" if row.get("PASSWORD") else ""
-    return "created", f"user {user_id} ({email}, {role} of {org.name}){note}"
+    message = USER_CREATED_PASSWORD_IGNORED if row.get("PASSWORD") else USER_CREATED
+    return "created", message, {"user_id": user_id, "email": email, "role": role, "organisation": org.name}
 
 
 def _rows(
-    conn: Connection, settings: Settings, path: Path, handle: Callable[[Connection, Settings, dict[str, str]], Any],
-    advance: Callable[[], None],
+    conn: Connection, settings: Settings, actor: Principal | None, source: CsvFile,
+    handle: Callable[[Connection, Settings, Principal | None, dict[str, str]], Outcome], advance: Callable[[], None],
 ) -> Iterable[RowResult]:  # fmt: skip
-    for line, row in enumerate(_read(path), start=2):
+    for line, row in enumerate(source.rows, start=2):
+        problems: tuple[ErrorDetails, ...] = ()
         try:
             with conn.begin_nested():
-                status, detail = handle(conn, settings, row)
+                status, message, params = handle(conn, settings, actor, row)
         except (ValidationError, RegistryError, ValueError) as exc:
-            status, detail = "error", _explain(exc)
+            status = "error"
+            message, params, problems = _failed(exc)
         advance()
-        yield RowResult(path.name, line, status, detail)
+        yield RowResult(source.name, line, status, message, params, problems)
 
 
-def count_rows(*paths: Path | None) -> int:
-    return sum(len(_read(path)) for path in paths if path is not None)
+def _source(file: Path | CsvFile | None) -> CsvFile | None:
+    return read_file(file) if isinstance(file, Path) else file
+
+
+def count_rows(*files: Path | CsvFile | None) -> int:
+    return sum(len(source.rows) for source in map(_source, files) if source is not None)
 
 
 def run_import(
-    engine: Engine, settings: Settings, *, organisations: Path | None = None, users: Path | None = None,
-    dry_run: bool = False, advance: Callable[[], None] = lambda: None,
+    engine: Engine, settings: Settings, *, organisations: Path | CsvFile | None = None,
+    users: Path | CsvFile | None = None, dry_run: bool = False, actor: Principal | None = None,
+    advance: Callable[[], None] = lambda: None,
 ) -> list[RowResult]:  # fmt: skip
-    """Organisations first (users refer to them by tax id), then users."""
+    """Organisations first (users refer to them by tax id), then users. ``actor`` is who imports, for the audit
+    trail (None: the operator at the command line)."""
     results: list[RowResult] = []
     with engine.connect() as conn:
         transaction = conn.begin()
-        if organisations is not None:
-            results += _rows(conn, settings, organisations, _organisation_row, advance)
-        if users is not None:
-            results += _rows(conn, settings, users, _user_row, advance)
+        if (organisation_file := _source(organisations)) is not None:
+            results += _rows(conn, settings, actor, organisation_file, _organisation_row, advance)
+        if (user_file := _source(users)) is not None:
+            results += _rows(conn, settings, actor, user_file, _user_row, advance)
         if dry_run:
             transaction.rollback()
         else:

@@ -136,9 +136,10 @@ def test_the_error_extraction_finds_the_nodes_messages() -> None:
 @pytest.mark.parametrize("language", ["fr", "es"])
 def test_every_error_message_is_translated(language: str) -> None:
     from node.chain.errors import REVERT_MESSAGES
+    from node.identity.csv_import import ROW_MESSAGES
 
     translated = catalog(language)
-    wanted = set(error_messages()[0]) | set(REVERT_MESSAGES.values())
+    wanted = set(error_messages()[0]) | set(REVERT_MESSAGES.values()) | set(ROW_MESSAGES)
     missing = sorted(m for m in wanted if not (translated.get(m) and translated.get(m).string))  # type: ignore[union-attr]
     assert missing == [], f"{len(missing)} error messages without a {language} translation"
 

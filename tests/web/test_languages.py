@@ -66,7 +66,8 @@ def test_no_page_shows_an_english_sentence(app_client: TestClient, world: World,
 
 @pytest.mark.parametrize(
     ("language", "refusal", "invalid"),
-    [("fr", "détient 300 crédits du programme {pid}, moins que 1\u202f000", "Saisissez un nombre supérieur ou égal à 1."),
+    [("fr", "détient 300 crédits du programme {pid}, moins que 1\u202f000",
+      "Saisissez un nombre supérieur ou égal à 1."),
      ("es", "{pid}, menos de 1.000", "Introduzca un número mayor o igual que 1.")],
 )  # fmt: skip
 def test_a_refusal_and_a_validation_error_are_shown_in_the_pages_language(

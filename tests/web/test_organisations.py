@@ -5,6 +5,7 @@ revoked; axe-core finds nothing serious in English, French and Spanish, and the 
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -378,11 +379,23 @@ def test_the_csv_import_checks_its_caller_its_token_and_its_files(app_client: Te
     binary = app_client.post("/app/organisations/import", data={"csrf": token(app_client), "dry_run": "yes"},
                              files={"organisations_file": latin1})  # fmt: skip
     assert binary.status_code == 422
-    assert re.search(r'id="organisations_file-error">Choose a CSV file in UTF-8 text', binary.text)
+    assert re.search(r'id="organisations_file-error">A CSV file must be UTF-8 text', binary.text)
     empty = app_client.post("/app/organisations/import", data={"csrf": token(app_client), "dry_run": "yes"},
                             files={"organisations_file": csv_file})  # fmt: skip
     assert empty.status_code == 200
     assert "The files have no rows." in empty.text
+    app_client.cookies.set("registry_lang", "fr")  # each row's outcome in the page's language
+    rows = ("organisations.csv", b"NAME,EMAIL,PHONE,TAX ID,TYPE\nMystery,m@example.org,+234 800 100 4000,MY-4,Wizard\n"
+            b"Broken,not-an-email,+234 800 100 4000,BR-4,Developer\n", "text/csv")  # fmt: skip
+    french = app_client.post("/app/organisations/import", data={"csrf": token(app_client), "dry_run": "yes"},
+                             files={"organisations_file": rows})  # fmt: skip
+    app_client.cookies.set("registry_lang", "en")
+    assert french.status_code == 200
+    assert "TYPE doit valoir Developer, Certifier ou API, et non 'Wizard'" in html.unescape(french.text)
+    broken = re.search(r'data-line="organisations.csv:3".*?<td class="wrap">([^<]*)</td>', french.text, re.S)
+    assert broken is not None
+    assert broken.group(1).startswith("email: "), broken.group(1)
+    assert "email address" not in broken.group(1)
 
 
 def test_an_admin_uploads_the_organisations_logo_and_a_bad_file_is_refused_next_to_the_field(

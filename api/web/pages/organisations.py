@@ -12,10 +12,7 @@ per-row results.
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path as FilePath
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
@@ -28,13 +25,13 @@ from starlette.datastructures import FormData
 from api.auth.dependencies import context_of
 from api.web import forms
 from api.web.forms import Errors
-from api.web.messages import problem_message, validation_message
+from api.web.messages import problem_message, translated, validation_message
 from api.web.render import N_, gettext_for, language_of, page
 from api.web.session import CSRF, User
 from node.errors import Forbidden, NotFound, RegistryError
 from node.i18n import country_name
 from node.identity import api_keys, organisations, permissions, suspension, users
-from node.identity.csv_import import RowResult, run_import
+from node.identity.csv_import import CsvFile, RowResult, run_import, uploaded
 from node.identity.listing import MAX_PAGE_SIZE, ListQuery
 from node.identity.permissions import ADMIN, API, GOVERNMENT, SUSPENDED, Principal, UserTarget
 from node.identity.principals import API_KEY_PREFIX
@@ -284,23 +281,6 @@ def import_page(request: Request, user: User) -> Response:
     return page(request, "organisations/import.html", user, errors={}, results=None, dry_run=True)
 
 
-def _saved(upload: UploadFile | None, folder: FilePath, name: str, limit: int) -> FilePath | None:
-    """The uploaded file under its import name (the results name it), or None when nothing was chosen."""
-    if upload is None or not upload.filename:
-        return None
-    content = upload.file.read(limit + 1)
-    if not content:
-        return None
-    if len(content) > limit:
-        raise ValueError("too-large")
-    if b"\x00" in content:
-        raise ValueError("binary")
-    content.decode("utf-8-sig")  # UnicodeDecodeError (a ValueError) for a file that is not UTF-8 text
-    path = folder / name
-    path.write_bytes(content)
-    return path
-
-
 @router.post("/app/organisations/import", response_class=HTMLResponse, dependencies=[CSRF])
 def run_csv_import(
     request: Request, user: User, form: FormDep, organisations_file: Annotated[UploadFile | None, File()] = None,
@@ -313,27 +293,31 @@ def run_csv_import(
     context = context_of(request)
     limit = context.settings.max_upload_bytes
     errors: Errors = {}
-    results: list[RowResult] = []
-    with tempfile.TemporaryDirectory(prefix="registry-import-") as folder:
-        paths: dict[str, FilePath | None] = {}
-        for field, upload, name in (("organisations_file", organisations_file, "organisations.csv"),
-                                    ("users_file", users_file, "users.csv")):  # fmt: skip
-            try:
-                paths[field] = _saved(upload, FilePath(folder), name, limit)
-            except ValueError as error:
-                errors[field] = str(_("The file is too large.") if str(error) == "too-large" else
-                                    _("Choose a CSV file in UTF-8 text."))  # fmt: skip
-        if not errors and not any(paths.values()):
-            errors[GENERAL] = str(_("Choose organisations.csv, users.csv or both."))
-        if not errors:
-            try:
-                results = run_import(context.engine, context.settings, organisations=paths["organisations_file"],
-                                     users=paths["users_file"], dry_run=dry_run)  # fmt: skip
-            except (ValueError, KeyError, AttributeError, csv.Error) as error:  # a malformed CSV file
-                errors[GENERAL] = str(_("The file could not be read as CSV: %(reason)s")) % {"reason": str(error)}
+    files: dict[str, CsvFile | None] = {}
+    for field, upload, name in (("organisations_file", organisations_file, "organisations.csv"),
+                                ("users_file", users_file, "users.csv")):  # fmt: skip
+        try:
+            files[field] = uploaded(name, upload.file.read(limit + 1), limit) if upload and upload.filename else None
+        except RegistryError as error:
+            errors[field] = _message(request, error)
+    if not errors and not any(files.values()):
+        errors[GENERAL] = str(_("Choose organisations.csv, users.csv or both."))
+    results = [] if errors else run_import(
+        context.engine, context.settings, organisations=files["organisations_file"], users=files["users_file"],
+        dry_run=dry_run, actor=user)  # fmt: skip
+    language = language_of(request)
+    shown = [(r, _outcome(r, language)) for r in results]
     counts = {status: sum(1 for r in results if r.status == status) for status in ("created", "exists", "error")}
-    return page(request, "organisations/import.html", user, errors=errors, results=results if not errors else None,
+    return page(request, "organisations/import.html", user, errors=errors, results=shown if not errors else None,
                 dry_run=dry_run, counts=counts, status_code=422 if errors else 200)  # fmt: skip
+
+
+def _outcome(result: RowResult, language: str) -> str:
+    """A row's outcome in the page's language: its validation problems one by one, or its message filled in."""
+    if result.problems:
+        return "; ".join(f"{'.'.join(map(str, item['loc'])) or '-'}: {validation_message(item, language)}"
+                         for item in result.problems)  # fmt: skip
+    return translated(result.message, result.params, language)
 
 
 def _organisation_page(request: Request, user: Principal, organisation_id: int, errors: Errors | None = None,

@@ -43,6 +43,24 @@ def test_regenerating_revokes_the_old_key_and_revoking_leaves_none(app_client: T
     assert app_client.get("/auth/me", headers={"api-key": second}).status_code == 401
 
 
+def test_the_key_in_use_is_readable_by_its_prefix_and_dates_never_the_key(
+    app_client: TestClient, world: World
+) -> None:
+    admin = world.user(world.api_org, "Admin")
+    headers = {"Authorization": f"Bearer {world.token(admin)}"}
+    none = app_client.get(f"/users/{admin}/api-key", headers=headers)
+    assert (none.status_code, none.json()["detail"]) == (404, f"User {admin} has no API key in use.")
+    issued = app_client.post(f"/users/{admin}/api-key", headers=headers).json()
+    assert app_client.get("/auth/me", headers={"api-key": issued["api_key"]}).status_code == 200
+    shown = app_client.get(f"/users/{admin}/api-key", headers=headers)
+    assert shown.status_code == 200
+    assert shown.json()["prefix"] == issued["prefix"]
+    assert shown.json()["last_used_at"] is not None
+    assert issued["api_key"] not in shown.text
+    app_client.delete(f"/users/{admin}/api-key", headers=headers)
+    assert app_client.get(f"/users/{admin}/api-key", headers=headers).status_code == 404
+
+
 def test_malformed_and_forged_keys_are_refused(app_client: TestClient, world: World) -> None:
     admin = world.user(world.api_org, "Admin")
     key = app_client.post(f"/users/{admin}/api-key", headers=world.headers("root")).json()["api_key"]

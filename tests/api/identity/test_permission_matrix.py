@@ -16,9 +16,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from node.identity import api_keys
 from tests.api.identity.world import CALLERS, World, real_png, unique
 
 PNG = real_png()
+IMPORT_CSV = b"NAME,EMAIL,PHONE,TAX ID,TYPE\nMatrix Energy,m@matrix.example.org,+234 800 100 2000,MX-1,Developer\n"
 Action = Callable[[TestClient, World, str, dict[str, str]], httpx.Response]
 
 
@@ -28,6 +30,13 @@ def _own_org(world: World, caller: str) -> int:
 
 def _own_user(world: World, caller: str) -> int:
     return world.members[caller].user_id if caller != "anonymous" else world.members["dev_viewonly"].user_id
+
+
+def _api_admin_with_key(world: World) -> int:
+    admin = world.user(world.api_org, "Admin")
+    with world.engine.begin() as conn:
+        api_keys.issue_key(conn, world.settings, world.principal(world.members["root"].user_id), admin)
+    return admin
 
 
 def _new_org_body() -> dict[str, object]:
@@ -61,6 +70,9 @@ ACTIONS: dict[str, Action] = {
                                                                  json={"website": "https://example.org/"}),
     "PUT /organisations/{own}/logo": lambda api, w, c, h: api.put(f"/organisations/{_own_org(w, c)}/logo", headers=h,
                                                                   files={"file": ("logo.png", PNG, "image/png")}),
+    "POST /organisations/import (dry run)": lambda api, w, c, h: api.post(
+        "/organisations/import", headers=h, data={"dry_run": "true"},
+        files={"organisations_file": ("organisations.csv", IMPORT_CSV, "text/csv")}),
     "POST /organisations/{fresh}/suspend": lambda api, w, c, h: api.post(
         f"/organisations/{w.organisation()}/suspend", headers=h, json={"remarks": "audit"}),
     "POST /organisations/{fresh suspended}/activate": lambda api, w, c, h: api.post(
@@ -87,6 +99,9 @@ ACTIONS: dict[str, Action] = {
     "DELETE /users/{root}": lambda api, w, c, h: api.delete(f"/users/{w.members['root'].user_id}", headers=h),
     "POST /users/{fresh developer user}/invitation": lambda api, w, c, h: api.post(
         f"/users/{w.user(w.developer)}/invitation", headers=h),
+    "GET /users/{self}/api-key": lambda api, w, c, h: api.get(f"/users/{_own_user(w, c)}/api-key", headers=h),
+    "GET /users/{fresh API Admin with a key}/api-key": lambda api, w, c, h: api.get(
+        f"/users/{_api_admin_with_key(w)}/api-key", headers=h),
     "POST /users/{self}/api-key": lambda api, w, c, h: api.post(f"/users/{_own_user(w, c)}/api-key", headers=h),
     "POST /users/{fresh API Admin}/api-key": lambda api, w, c, h: api.post(
         f"/users/{w.user(w.api_org, 'Admin')}/api-key", headers=h),
@@ -112,6 +127,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "PATCH /organisations/{developer}":          (401, 403, 403, 403, 403, 200, 403, 403, 403, 403, 403),
     "PATCH /organisations/{own}":                (401, 200, 200, 403, 403, 200, 403, 403, 200, 200, 403),
     "PUT /organisations/{own}/logo":             (401, 200, 200, 403, 403, 200, 403, 403, 200, 200, 403),
+    "POST /organisations/import (dry run)":      (401, 200, 200, 403, 403, 403, 403, 403, 403, 403, 403),
     "POST /organisations/{fresh}/suspend":       (401, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403),
     "POST /organisations/{fresh suspended}/activate":
                                                  (401, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403),
@@ -128,6 +144,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "DELETE /users/{root}":                      (401, 403, 403, 403, 403, 404, 404, 404, 404, 404, 404),
     "POST /users/{fresh developer user}/invitation":
                                                  (401, 403, 403, 403, 403, 202, 403, 403, 404, 404, 404),
+    "GET /users/{self}/api-key":                 (401, 403, 403, 403, 403, 403, 403, 403, 403, 200, 403),
+    "GET /users/{fresh API Admin with a key}/api-key":
+                                                 (401, 200, 403, 403, 403, 404, 404, 404, 404, 403, 404),
     "POST /users/{self}/api-key":                (401, 403, 403, 403, 403, 403, 403, 403, 403, 201, 403),
     "POST /users/{fresh API Admin}/api-key":     (401, 201, 403, 403, 403, 404, 404, 404, 404, 403, 404),
     "DELETE /users/{fresh API Admin}/api-key":   (401, 204, 403, 403, 403, 404, 404, 404, 404, 403, 404),
