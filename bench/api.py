@@ -20,6 +20,11 @@ transfers each:
     the exit status is 1.
 
 Afterwards every pair's balances are read from the contract: each receiver must hold exactly what was sent to it.
+During the API phase it also counts the CPU time of the node's processes (Linux ``/proc``): the API process, its
+background child (indexer, email outbox), Anvil and the database's server processes serving the node (the node's
+own database on ``DATABASE_URL``'s server, or the embedded server), printed per API transfer. With ``--profile DIR``
+it records the API phase with py-spy (``py-spy record``, if installed) into ``DIR``: one flame graph per Python
+process of the node.
 Prints a table; the last line is JSON with ``transfers``, ``clients``, ``raw_tx_per_s``, ``api_transfers_per_s``,
 ``ratio`` (api / raw), ``api_p50_ms`` and ``api_p95_ms``. Target: ratio >= 0.5.
 """
@@ -30,7 +35,10 @@ import argparse
 import json
 import os
 import secrets
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,9 +51,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 from filelock import FileLock
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import make_url
 
 from bench.indexer import _database
 from bench.load import GAS
@@ -132,6 +142,8 @@ class Result:
     api_moved: int
     """Credits the API pairs' receivers hold on chain after the run (all clients)."""
     balance_errors: list[str]
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of each of the node's process groups during the API phase (empty where ``/proc`` is missing)."""
 
     @property
     def ratio(self) -> float:
@@ -313,7 +325,111 @@ def split(transfers: int, clients: int) -> list[int]:
     return [transfers // clients + (1 if i < transfers % clients else 0) for i in range(clients)]
 
 
-def measure(transfers: int, clients: int = 4) -> Result:
+# ---------------------------------------------------------------------------------------------- the node's CPU
+
+PROCESS_GROUPS = ("api", "background", "anvil", "postgres")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` after the command name (which may hold spaces): field 3 (state) first."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rpartition(")")[2].split()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _stat(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def node_processes(node_pid: int, database_url: str | None) -> dict[str, list[int]]:
+    """The node's processes by group: ``registry up`` itself (the API), its background child, Anvil, and the
+    PostgreSQL processes serving it (the embedded server's, or the backends of its database on a shared server)."""
+    groups: dict[str, list[int]] = {name: [] for name in PROCESS_GROUPS}
+    groups["api"].append(node_pid)
+    for pid in _descendants(node_pid):
+        command = _command(pid)
+        if "spawn_main" in command:
+            groups["background"].append(pid)
+        elif "anvil" in command.split(" ", 1)[0]:
+            groups["anvil"].append(pid)
+        elif "postgres" in command:
+            groups["postgres"].append(pid)
+    if database_url is not None:
+        libpq = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(libpq, autocommit=True) as conn:
+            rows = conn.execute("select pid from pg_stat_activity where datname = current_database() "
+                                "and pid <> pg_backend_pid()").fetchall()  # fmt: skip
+        groups["postgres"] += [int(row[0]) for row in rows]
+    return groups
+
+
+class CpuMeter:
+    """CPU seconds of the node's process groups between ``start`` and ``stop`` (processes seen at either end)."""
+
+    def __init__(self, node_pid: int, database_url: str | None) -> None:
+        self.node_pid, self.database_url = node_pid, database_url
+        self.before: dict[int, float] = {}
+        self.groups: dict[str, list[int]] = {}
+
+    def start(self) -> None:
+        self.groups = node_processes(self.node_pid, self.database_url)
+        self.before = {pid: _cpu_seconds(pid) for pids in self.groups.values() for pid in pids}
+
+    def stop(self) -> dict[str, float]:
+        later = node_processes(self.node_pid, self.database_url)
+        used: dict[str, float] = {}
+        for name in PROCESS_GROUPS:
+            pids = set(self.groups.get(name, [])) | set(later[name])
+            used[name] = sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+        return used
+
+
+class Profiler:
+    """``py-spy record`` (raw collapsed stacks of the thread holding the GIL) on the node's Python processes."""
+
+    def __init__(self, directory: Path, groups: dict[str, list[int]]) -> None:
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        directory.mkdir(parents=True, exist_ok=True)
+        self.recorders = [
+            subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking", "--gil",
+                              "--output", str(directory / f"{name}-{pid}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            for name in ("api", "background")
+            for pid in groups[name]
+        ]
+        time.sleep(1.0)  # attached before the clock starts
+
+    def stop(self) -> None:
+        for recorder in self.recorders:
+            recorder.send_signal(signal.SIGINT)
+        for recorder in self.recorders:
+            recorder.wait(timeout=60)
+
+
+def measure(transfers: int, clients: int = 4, profile: Path | None = None) -> Result:
     if clients < 1 or transfers < clients:
         raise ValueError("need at least one client and at least one transfer per client")
     counts = split(transfers, clients)
@@ -330,7 +446,16 @@ def measure(transfers: int, clients: int = 4) -> Result:
             deployment = Deployment.load(manifest_path(node.data_dir, client.chain_id))
             registry = Registry(client, deployment.registry, load_artifacts()["CarbonRegistry"].abi)
             raw = raw_phase(client, registry, raw_pair, transfers, lock_dir)
-            api = api_phase(node.api, api_pairs, counts)
+            assert node.process is not None
+            meter = CpuMeter(node.process.pid, database_url)
+            meter.start()
+            profiler = Profiler(profile, meter.groups) if profile is not None else None
+            try:
+                api = api_phase(node.api, api_pairs, counts)
+            finally:
+                if profiler is not None:
+                    profiler.stop()
+            cpu = meter.stop()
         except Exception:
             print(f"--- node log (last 4000 characters)\n{node.log()[-4000:]}", file=sys.stderr)
             raise
@@ -343,7 +468,7 @@ def measure(transfers: int, clients: int = 4) -> Result:
             api_moved += _moved(registry, pair, count, errors)
         if api_moved != api.succeeded:
             errors.append(f"api: {api.succeeded} transfers answered 201 but {api_moved} credits moved")
-    return Result(transfers, clients, raw, api, raw_moved, api_moved, errors)
+    return Result(transfers, clients, raw, api, raw_moved, api_moved, errors, cpu)
 
 
 def report(result: Result) -> None:
@@ -358,6 +483,9 @@ def report(result: Result) -> None:
                       f"{phase.per_second:.1f}", f"{phase.percentile_ms(50):.1f}",
                       f"{phase.percentile_ms(95):.1f}")  # fmt: skip
     console.print(table)
+    if result.cpu and result.api.succeeded:
+        shares = ", ".join(f"{name} {seconds * 1000 / result.api.succeeded:.1f}" for name, seconds in result.cpu.items())
+        console.print(f"CPU ms per API transfer: {shares}", highlight=False)
     verdict = "meets" if result.ratio >= TARGET else "MISSES"
     console.print(f"ratio {result.ratio:.3f} (target >= {TARGET}): {verdict} the target", highlight=False)
     print(json.dumps(result.figures()))
@@ -368,8 +496,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--transfers", type=int, default=200, help="transfers per phase (default 200)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent API clients (default 4)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRANSFERS} transfers per phase (smoke run)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="record the API phase with py-spy into this directory (collapsed stacks)")  # fmt: skip
     args = parser.parse_args(argv)
-    result = measure(QUICK_TRANSFERS if args.quick else args.transfers, args.clients)
+    result = measure(QUICK_TRANSFERS if args.quick else args.transfers, args.clients, args.profile)
     report(result)
     return 0 if result.ok else 1
 

@@ -185,13 +185,20 @@ def transfers_page(
     start, size = _page_of(parsed, after, limit)
     with context_of(request).engine.connect() as conn:
         found = transfers.list_transfers(conn, user, filters, after=start, limit=size, newest_first=newest_first)
-    values = {"programme_id": programme_id, "organisation_id": organisation_id, "state": state,
-              "created_from": created_from, "created_before": created_before,
-              "order": "asc" if not newest_first else "desc", "limit": str(size)}  # fmt: skip
-    return page(request, "credits/transfers.html", user, items=found["items"], next_cursor=found["next_cursor"],
-                first=start is not None, values=values, errors=parsed.errors, states=TRANSFER_STATES,
-                query=_query_without(request, "after"),
-                may_transfer=_may(permissions.authorize_transfer, user, 0, user.organisation_id))  # fmt: skip
+    shown = {"programme_id": programme_id, "organisation_id": organisation_id, "state": state,
+             "created_from": created_from, "created_before": created_before}  # fmt: skip
+    return _list(request, user, parsed, "transfers", found, (start, size, newest_first), shown, states=TRANSFER_STATES,
+                 may_transfer=_may(permissions.authorize_transfer, user, 0, user.organisation_id))  # fmt: skip
+
+
+def _list(request: Request, user: Principal, parsed: Parsed, kind: str, found: Mapping[str, Any],
+          page_of: tuple[int | None, int, bool], shown: Mapping[str, str], **extra: Any) -> HTMLResponse:  # fmt: skip
+    """A transfer or retirement list (``credits/_list.html``): the filters as typed, the page and its links."""
+    start, size, newest_first = page_of
+    values = {**shown, "order": "desc" if newest_first else "asc", "limit": str(size)}
+    return page(request, f"credits/{kind}.html", user, items=found["items"], next_cursor=found["next_cursor"],
+                first=start is not None, values=values, errors=parsed.errors, base=f"/app/{kind}",
+                query=_query_without(request, "after"), **extra)  # fmt: skip
 
 
 def _transfer_form(request: Request, user: Principal, values: Mapping[str, str], errors: Errors | None = None,
@@ -301,13 +308,17 @@ def retirements_page(
     start, size = _page_of(parsed, after, limit)
     with context_of(request).engine.connect() as conn:
         found = retirements.list_retirements(conn, user, filters, after=start, limit=size, newest_first=newest_first)
-    values = {"programme_id": programme_id, "organisation_id": organisation_id, "state": state,
-              "retirement_type": retirement_type, "created_from": created_from, "created_before": created_before,
-              "order": "asc" if not newest_first else "desc", "limit": str(size)}  # fmt: skip
-    return page(request, "credits/retirements.html", user, items=found["items"], next_cursor=found["next_cursor"],
-                first=start is not None, values=values, errors=parsed.errors, states=RETIREMENT_STATES,
-                types=RETIREMENT_TYPES, query=_query_without(request, "after"),
-                may_retire=_may(permissions.authorize_retire, user, user.organisation_id, True))  # fmt: skip
+    shown = {
+        "programme_id": programme_id,
+        "organisation_id": organisation_id,
+        "state": state,
+        "retirement_type": retirement_type,
+        "created_from": created_from,
+        "created_before": created_before,
+    }
+    return _list(request, user, parsed, "retirements", found, (start, size, newest_first), shown,
+                 states=RETIREMENT_STATES, types=RETIREMENT_TYPES,
+                 may_retire=_may(permissions.authorize_retire, user, user.organisation_id, True))  # fmt: skip
 
 
 def _retirement_form(request: Request, user: Principal, values: Mapping[str, str], errors: Errors | None = None,
