@@ -1,6 +1,6 @@
 """Transfers through the REST API against raw chain throughput, measured in the same run.
 
-    python -m bench.api [--transfers 200] [--clients 4] [--quick]
+    python -m bench.api [--transfers 200] [--clients 4] [--quick] [--profile DIR]
 
 Run it from the repository root. It starts a real node with tests/runtime/node.py: ``registry up`` in a subprocess
 on a temporary data directory (its own Anvil, the API with its indexer, and PostgreSQL: a fresh database on
@@ -20,11 +20,11 @@ transfers each:
     the exit status is 1.
 
 Afterwards every pair's balances are read from the contract: each receiver must hold exactly what was sent to it.
-During the API phase it also counts the CPU time of the node's processes (Linux ``/proc``): the API process, its
-background child (indexer, email outbox), Anvil and the database's server processes serving the node (the node's
-own database on ``DATABASE_URL``'s server, or the embedded server), printed per API transfer. With ``--profile DIR``
-it records the API phase with py-spy (``py-spy record``, if installed) into ``DIR``: one flame graph per Python
-process of the node.
+During each phase it also counts the CPU time of the node's processes (Linux ``/proc``): the API process, its
+background child (indexer, email outbox), Anvil and the database's server processes serving the node (the backends
+of the node's database on ``DATABASE_URL``'s server, or the embedded server), printed per transfer. With
+``--profile DIR`` it records the API phase with ``py-spy record --gil`` (py-spy must be installed) into ``DIR``: the
+collapsed stacks of each Python process of the node (``api-<pid>.txt``, ``background-<pid>.txt``).
 Prints a table; the last line is JSON with ``transfers``, ``clients``, ``raw_tx_per_s``, ``api_transfers_per_s``,
 ``ratio`` (api / raw), ``api_p50_ms`` and ``api_p95_ms``. Target: ratio >= 0.5.
 """
@@ -144,6 +144,8 @@ class Result:
     balance_errors: list[str]
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds of each of the node's process groups during the API phase (empty where ``/proc`` is missing)."""
+    raw_cpu: dict[str, float] = field(default_factory=dict)
+    """The same during the raw phase."""
 
     @property
     def ratio(self) -> float:
@@ -412,11 +414,16 @@ class Profiler:
 
     def __init__(self, directory: Path, groups: dict[str, list[int]]) -> None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        if not Path(spy).exists():
+            raise RuntimeError("--profile needs py-spy (pip install py-spy)")
         directory.mkdir(parents=True, exist_ok=True)
+        options = ["--format", "raw", "--rate", "200", "--nonblocking", "--gil"]
         self.recorders = [
-            subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking", "--gil",
-                              "--output", str(directory / f"{name}-{pid}.txt")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            subprocess.Popen(
+                [spy, "record", "--pid", str(pid), *options, "--output", str(directory / f"{name}-{pid}.txt")],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             for name in ("api", "background")
             for pid in groups[name]
         ]
@@ -445,9 +452,11 @@ def measure(transfers: int, clients: int = 4, profile: Path | None = None) -> Re
             client = ChainClient(node.rpc, ANVIL_DEV_KEY, lock_dir=lock_dir)
             deployment = Deployment.load(manifest_path(node.data_dir, client.chain_id))
             registry = Registry(client, deployment.registry, load_artifacts()["CarbonRegistry"].abi)
-            raw = raw_phase(client, registry, raw_pair, transfers, lock_dir)
             assert node.process is not None
             meter = CpuMeter(node.process.pid, database_url)
+            meter.start()
+            raw = raw_phase(client, registry, raw_pair, transfers, lock_dir)
+            raw_cpu = meter.stop()
             meter.start()
             profiler = Profiler(profile, meter.groups) if profile is not None else None
             try:
@@ -468,7 +477,7 @@ def measure(transfers: int, clients: int = 4, profile: Path | None = None) -> Re
             api_moved += _moved(registry, pair, count, errors)
         if api_moved != api.succeeded:
             errors.append(f"api: {api.succeeded} transfers answered 201 but {api_moved} credits moved")
-    return Result(transfers, clients, raw, api, raw_moved, api_moved, errors, cpu)
+    return Result(transfers, clients, raw, api, raw_moved, api_moved, errors, cpu, raw_cpu)
 
 
 def report(result: Result) -> None:
@@ -483,9 +492,10 @@ def report(result: Result) -> None:
                       f"{phase.per_second:.1f}", f"{phase.percentile_ms(50):.1f}",
                       f"{phase.percentile_ms(95):.1f}")  # fmt: skip
     console.print(table)
-    if result.cpu and result.api.succeeded:
-        shares = ", ".join(f"{name} {seconds * 1000 / result.api.succeeded:.1f}" for name, seconds in result.cpu.items())
-        console.print(f"CPU ms per API transfer: {shares}", highlight=False)
+    for phase, cpu in ((result.raw, result.raw_cpu), (result.api, result.cpu)):
+        if cpu and phase.succeeded:
+            shares = ", ".join(f"{name} {seconds * 1000 / phase.succeeded:.1f}" for name, seconds in cpu.items())
+            console.print(f"CPU ms per transfer, {phase.name}: {shares}", highlight=False)
     verdict = "meets" if result.ratio >= TARGET else "MISSES"
     console.print(f"ratio {result.ratio:.3f} (target >= {TARGET}): {verdict} the target", highlight=False)
     print(json.dumps(result.figures()))

@@ -1,7 +1,8 @@
 """Raw JSON-RPC reads for the indexer: logs over a block range and block headers.
 
-Plain ``requests`` with a session: a raw ``eth_getLogs`` is several times faster than going through web3.py's
-formatters (toolchain.md §4), and the indexer needs nothing else from it.
+Plain JSON-RPC (:mod:`node.chain.jsonrpc`: a kept-alive connection, ``requests`` only where proxies or TLS need it):
+a raw ``eth_getLogs`` is several times faster than going through web3.py's formatters (toolchain.md §4), and the
+indexer needs nothing else from it.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
 from node.chain.errors import ChainUnavailable
+from node.chain.jsonrpc import Answer, JsonRpcHttp, RpcTimeout, RpcUnreachable
 
 
 class RangeTooLarge(RuntimeError):
@@ -30,29 +30,31 @@ class ChainReader:
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
         self.url = url
         self.timeout = timeout
-        self.session = requests.Session()
+        self.http = JsonRpcHttp(url, timeout=timeout)
         self._ids = 0
 
-    def _post(self, payload: Any) -> requests.Response:
+    def _post(self, payload: Any) -> Answer:
         """POST with one retry on a fresh connection (idle keep-alive connections get closed by nodes)."""
         try:
-            return self.session.post(self.url, json=payload, timeout=self.timeout)
-        except requests.ConnectionError:
-            return self.session.post(self.url, json=payload, timeout=self.timeout)
+            return self.http.post(payload)
+        except RpcUnreachable:
+            return self.http.post(payload)
 
     def _call(self, method: str, params: list[Any]) -> Any:
         self._ids += 1
         try:
             response = self._post({"jsonrpc": "2.0", "id": self._ids, "method": method, "params": params})
-        except requests.Timeout as exc:
+        except RpcTimeout as exc:
             if method == "eth_getLogs":
                 raise RangeTooLarge(f"eth_getLogs timed out after {self.timeout} s") from exc
             raise ChainUnavailable(f"The chain at {self.url} did not answer {method} in time.") from exc
-        except requests.ConnectionError as exc:
+        except RpcUnreachable as exc:
             raise ChainUnavailable(f"The chain at {self.url} cannot be reached.") from exc
-        if response.status_code >= 500 and method == "eth_getLogs":
-            raise RangeTooLarge(f"eth_getLogs failed with HTTP {response.status_code}")
-        body = response.json()
+        if response.status >= 500 and method == "eth_getLogs":
+            raise RangeTooLarge(f"eth_getLogs failed with HTTP {response.status}")
+        body = response.body
+        if not isinstance(body, dict) or not ("result" in body or "error" in body):
+            raise ChainUnavailable(f"{method} failed: HTTP {response.status} without a JSON-RPC answer")
         if "error" in body:
             message = str(body["error"].get("message", body["error"]))
             if method == "eth_getLogs":
@@ -83,9 +85,11 @@ class ChainReader:
                    for i, n in enumerate(wanted)]  # fmt: skip
         try:
             response = self._post(payload)
-        except requests.RequestException as exc:
+        except (RpcUnreachable, RpcTimeout) as exc:
             raise ChainUnavailable(f"The chain at {self.url} cannot be reached.") from exc
-        answers = {a["id"]: a for a in response.json()}
+        if not isinstance(response.body, list):
+            raise ChainUnavailable(f"eth_getBlockByNumber batch failed: HTTP {response.status}")
+        answers = {a["id"]: a for a in response.body}
         result: dict[int, Header | None] = {}
         for i, number in enumerate(wanted):
             block = answers.get(i, {}).get("result")

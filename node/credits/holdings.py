@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import BindParameter, Connection, Executable, ScalarSelect, bindparam, case, func, select
 
 from node.chain.types import ProgrammeStage
 from node.credits.permissions import authorize_read_holdings
@@ -76,16 +76,26 @@ class Snapshot:
     balance: int
 
 
-def snapshot(conn: Connection, programme_id: int, account_id: int) -> Snapshot:
-    """The pause, the Government account, the programme's stage and the account's balance, in one query; 404 if
-    there is no such programme."""
-    row = conn.execute(select(
+def _snapshot_statement() -> Executable:
+    programme_id: BindParameter[Any] = bindparam("p_programme_id")
+    account_id: BindParameter[Any] = bindparam("p_account_id")
+    return select(
         select(registry_state.c.paused).scalar_subquery().label("paused"),
         select(registry_state.c.government_account).scalar_subquery().label("government_account"),
         select(_p.stage).where(_p.programme_id == programme_id).scalar_subquery().label("stage"),
         select(_h.balance).where(_h.programme_id == programme_id, _h.account_id == account_id)
         .scalar_subquery().label("balance"),
-    )).one()  # fmt: skip
+    )  # fmt: skip
+
+
+_SNAPSHOT = _snapshot_statement()
+"""Built once, on every transfer's and retirement's path: keying a statement object cost more than running it."""
+
+
+def snapshot(conn: Connection, programme_id: int, account_id: int) -> Snapshot:
+    """The pause, the Government account, the programme's stage and the account's balance, in one query; 404 if
+    there is no such programme."""
+    row = conn.execute(_SNAPSHOT, {"p_programme_id": programme_id, "p_account_id": account_id}).one()
     if row.stage is None:
         raise NotFound("No programme {programme_id}.", params={"programme_id": programme_id})
     return Snapshot(bool(row.paused), row.government_account, str(row.stage), int(row.balance or 0))
@@ -93,12 +103,18 @@ def snapshot(conn: Connection, programme_id: int, account_id: int) -> Snapshot:
 
 def programme_title(conn: Connection, programme_id: int) -> str:
     """The programme's title as emails name it: its off-chain title, else its external id."""
-    title = conn.execute(
+    title = conn.execute(select(programme_title_of(programme_id))).scalar()
+    return str(title or "")
+
+
+def programme_title_of(programme_id: Any) -> ScalarSelect[Any]:
+    """:func:`programme_title` as a scalar subquery, for a statement that reads it with other things."""
+    return (
         select(func.coalesce(programme_detail.c.title, _p.external_id))
         .select_from(programme.outerjoin(programme_detail, programme_detail.c.programme_id == _p.programme_id))
         .where(_p.programme_id == programme_id)
-    ).scalar()  # fmt: skip
-    return str(title or "")
+        .scalar_subquery()
+    )
 
 
 def programme_choices(conn: Connection) -> list[tuple[int, str]]:

@@ -80,16 +80,17 @@ def transfer_requested(
 
 def credits_sent(
     conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
-    from_id: int, to_id: int, link: str,
+    from_id: int, to_id: int, link: str, names: Mapping[int, str | None] | None = None,
 ) -> int:  # fmt: skip
-    """Tells the receiver's Admins and Managers that a holder sent them credits (executed at once)."""
-    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, None, link)
+    """Tells the receiver's Admins and Managers that a holder sent them credits (executed at once). ``names``: the
+    organisations' names by id if the caller has them already (one query fewer)."""
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, None, link, names)
     return _send(conn, settings, "credits_sent", values, amount, [(members(conn, [to_id]), {})])
 
 
 def transfer_approved(
     conn: Connection, settings: Settings, *, transfer_id: int, programme_id: int, programme_title: str, amount: int,
-    from_id: int, to_id: int, initiator_id: int, link: str,
+    from_id: int, to_id: int, initiator_id: int, link: str, names: Mapping[int, str | None] | None = None,
 ) -> int:  # fmt: skip
     """Tells the initiator's and the receiver's Admins and Managers that the sender approved (and the credits moved).
 
@@ -97,7 +98,7 @@ def transfer_approved(
     initiator's users hear their request was approved and the receiver's users that credits arrived
     (``to_receiver``).
     """
-    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link)
+    values = _common(conn, transfer_id, programme_id, programme_title, from_id, to_id, initiator_id, link, names)
     values["requested_by_receiver"] = initiator_id == to_id
     groups = [(members(conn, [initiator_id]), {"to_receiver": initiator_id == to_id}),
               (members(conn, [to_id]), {"to_receiver": True})]  # fmt: skip
@@ -215,10 +216,13 @@ def _text(text: str | None) -> str | None:
 
 def _common(
     conn: Connection, transfer_id: int, programme_id: int, title: str, from_id: int, to_id: int,
-    initiator_id: int | None, link: str,
+    initiator_id: int | None, link: str, known: Mapping[int, str | None] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     ids = [from_id, to_id] + ([initiator_id] if initiator_id is not None else [])
-    names = organisation_names(conn, ids)
+    if known is not None and all(known.get(i) is not None for i in ids):
+        names = {i: one_line(str(known[i])) for i in ids}
+    else:
+        names = organisation_names(conn, ids)
     values = {"transfer": str(transfer_id), "programme": display_id(programme_id), "title": one_line(title),
               "sender": names[from_id], "receiver": names[to_id], "link": link}  # fmt: skip
     if initiator_id is not None:

@@ -226,7 +226,7 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
                               retirement.beneficiary or "", payload["omge_bps"])  # fmt: skip
     moved = moves.execute(
         context, conn, ref=ref, programme_id=pid, holder=holder, amount=payload["amount"], event_name="CreditsRetired",
-        write=lambda size, part: context.registry.retire(pid, holder, size, details, part),
+        write=lambda size, part, gas: context.registry.retire(pid, holder, size, details, part, gas=gas),
         projection=chain_retirement, retry=row.attempts > 0,
     )  # fmt: skip
     on_chain = conn.execute(select(chain_retirement.c.retirement_id, chain_retirement.c.omge_amount)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, bindparam, select
 
 from node.identity.permissions import ADMIN, MANAGER
 from node.models.app import organisation, user_account
@@ -33,7 +33,15 @@ def members(conn: Connection, organisation_ids: Iterable[int]) -> list[dict[str,
     ids = sorted(set(organisation_ids))
     if not ids:
         return []
-    return users(conn, and_(_u.organisation_id.in_(ids), _u.role.in_((ADMIN, MANAGER))))
+    return [dict(row) for row in conn.execute(_MEMBERS, {"p_ids": ids}).mappings()]
+
+
+_MEMBERS = (
+    select(_u.user_id, _u.email, _u.name, _u.language)
+    .where(_u.organisation_id.in_(bindparam("p_ids", expanding=True)), _u.role.in_((ADMIN, MANAGER)))
+    .order_by(_u.user_id)
+)
+"""What :func:`members` runs (:func:`users` with its condition), built once: every email of a change reads it."""
 
 
 def organisation_names(conn: Connection, organisation_ids: Iterable[int]) -> dict[int, str]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from node.credits import transfers
 from tests.api.identity.world import World, unique
 from tests.api.programmes.test_programme_lifecycle import create
 
@@ -239,3 +241,27 @@ def test_the_node_writes_with_sequenced_references_that_pair_on_chain(app_client
     first, second = (int.from_bytes(ref[24:], "big") for ref in refs)
     assert second > first
     assert all(bytes(registry.view("requestDigest", ref)) != b"\0" * 32 for ref in refs)
+
+
+def test_a_transfer_the_contract_refuses_after_the_checks_is_a_409_problem_that_moves_nothing(
+    app_client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent with a gas limit from its shape (no estimate, ADR 0020), a transfer the indexed projections let through
+    but the contract refuses is a mined, reverted transaction: the answer is still the contract's own 409, the
+    transfer is failed, a retry answers the same, and no credit moves."""
+    registry, dev, cert = world.registry, world.developer, world.certifier
+    pid = authorised(app_client, world, 10)
+    monkeypatch.setattr(transfers, "_check", lambda _conn, _body: None)  # as if the projections were stale
+    key = unique("refused-")
+    for _attempt in range(2):
+        refused = send(app_client, world, "dev_admin", pid, dev, cert, 11, key)
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        problem = refused.json()
+        assert problem["detail"] == f"Organisation {dev} holds 10 credits of programme {pid}, fewer than the 11 needed."
+        assert (problem["contract_error"], problem["arguments"]["balance"], problem["arguments"]["needed"]) == (
+            "CreditsInsufficientBalance", 10, 11)  # fmt: skip
+    assert (registry.view("balanceOf", pid, dev), registry.view("balanceOf", pid, cert)) == (10, 0)
+    mine = app_client.get(f"/transfers?programme_id={pid}", headers=world.headers("dev_admin")).json()["items"]
+    assert [item["state"] for item in mine] == ["failed"]
+    assert send(app_client, world, "dev_admin", pid, dev, cert, 10).status_code == 201

@@ -43,9 +43,7 @@ def test_regenerating_revokes_the_old_key_and_revoking_leaves_none(app_client: T
     assert app_client.get("/auth/me", headers={"api-key": second}).status_code == 401
 
 
-def test_the_key_in_use_is_readable_by_its_prefix_and_dates_never_the_key(
-    app_client: TestClient, world: World
-) -> None:
+def test_the_key_in_use_is_readable_by_its_prefix_and_dates_never_the_key(app_client: TestClient, world: World) -> None:
     admin = world.user(world.api_org, "Admin")
     headers = {"Authorization": f"Bearer {world.token(admin)}"}
     none = app_client.get(f"/users/{admin}/api-key", headers=headers)
