@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, delete, select, tuple_
+from sqlalchemy import BindParameter, Column, Connection, Executable, Table, bindparam, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import Insert, insert
 
 from indexer.decoding import Event
@@ -92,7 +92,7 @@ class BatchState:
                          chain.programme_certifier.c.certifier_id], certifier_keys, self.certifiers)  # fmt: skip
         self._load_keyed(conn, chain.account, [chain.account.c.account_id], account_ids, self.accounts)
         if registry:
-            row = conn.execute(select(chain.registry_state)).mappings().first()
+            row = conn.execute(_REGISTRY).mappings().first()
             self.registry = dict(row) if row else None
 
     @staticmethod
@@ -108,10 +108,10 @@ class BatchState:
         if not wanted:
             return
         keys = sorted(wanted)
+        statement = _load_statement(table, key)
         for chunk in range(0, len(keys), 5000):
             part = keys[chunk : chunk + 5000]
-            condition = key[0].in_(part) if len(key) == 1 else tuple_(*key).in_(part)
-            for row in conn.execute(select(table).where(condition)).mappings():
+            for row in conn.execute(statement, {"p_keys": part}).mappings():
                 ident = row[key[0].name] if len(key) == 1 else tuple(row[k.name] for k in key)
                 into[ident] = dict(row)
 
@@ -185,8 +185,7 @@ class BatchState:
         _upsert(conn, chain.holding, [self.holdings[k] for k in sorted(self._dirty["holding"])])
         ends = sorted(self._deleted_blocks)  # merged away (ADR 0015)
         for chunk in range(0, len(ends), 5000):
-            block_end = chain.serial_block.c.block_end
-            conn.execute(delete(chain.serial_block).where(block_end.in_(ends[chunk : chunk + 5000])))
+            conn.execute(_DELETE_BLOCKS, {"p_ends": ends[chunk : chunk + 5000]})
         _upsert(conn, chain.serial_block, [self.blocks[k] for k in sorted(self._dirty["block"])])
         _upsert(conn, chain.account, [self.accounts[k] for k in sorted(self._dirty["account"])])
         if self._registry_dirty and self.registry is not None:
@@ -197,29 +196,60 @@ class BatchState:
         _insert_new(conn, chain.programme_location, self.locations)
 
 
+# Statements built once (ADR 0020: keying a statement object cost more than running it, and a batch of one
+# transfer runs about ten of them), each keyed by what shapes it.
+_REGISTRY = select(chain.registry_state)
+_DELETE_BLOCKS = delete(chain.serial_block).where(
+    chain.serial_block.c.block_end.in_(bindparam("p_ends", expanding=True))
+)
+_LOADS: dict[tuple[Table, tuple[str, ...]], Executable] = {}
+_UPSERTS: dict[tuple[Table, tuple[str, ...]], Executable] = {}
+_INSERTS: dict[Table, Executable] = {}
+
+
+def _load_statement(table: Table, key: list[Column[Any]]) -> Executable:
+    """The rows of ``table`` whose ``key`` is among the bound ``p_keys`` (a plain ``IN``, one bound value per key
+    of the same type as the column, as with literal values)."""
+    shape = (table, tuple(c.name for c in key))
+    statement = _LOADS.get(shape)
+    if statement is None:
+        keys: BindParameter[Any] = bindparam("p_keys", expanding=True)
+        condition = key[0].in_(keys) if len(key) == 1 else tuple_(*key).in_(keys)
+        statement = _LOADS[shape] = select(table).where(condition)
+    return statement
+
+
 def _upsert(conn: Connection, table: Table, rows: list[Row]) -> None:
     if not rows:
         return
-    keys = [c.name for c in table.primary_key.columns]
-    columns = list(rows[0])
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={c: statement.excluded[c] for c in columns if c not in keys}
-    )
-    _many(conn, statement, table, rows)
+    shape = (table, tuple(rows[0]))
+    statement = _UPSERTS.get(shape)
+    if statement is None:
+        keys = [c.name for c in table.primary_key.columns]
+        upsert = insert(table)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=keys, set_={c: upsert.excluded[c] for c in shape[1] if c not in keys}
+        )
+        statement = _UPSERTS[shape] = _returning(upsert, table)
+    _many(conn, statement, rows)
 
 
 def _insert_new(conn: Connection, table: Table, rows: list[Row]) -> None:
     """Inserts per-event rows; rows already there (a replay after a reorg) are left as they are."""
     if rows:
-        _many(conn, insert(table).on_conflict_do_nothing(), table, rows)
+        statement = _INSERTS.get(table)
+        if statement is None:
+            statement = _INSERTS[table] = _returning(insert(table).on_conflict_do_nothing(), table)
+        _many(conn, statement, rows)
 
 
-def _many(conn: Connection, statement: Insert, table: Table, rows: list[Row]) -> None:
-    """Runs ``statement`` for every row as multi-row statements of up to 1,000 rows each.
-
-    Why the RETURNING: it is what makes SQLAlchemy batch an ``INSERT ... ON CONFLICT`` into multi-row statements
+def _returning(statement: Insert, table: Table) -> Executable:
+    """Why the RETURNING: it is what makes SQLAlchemy batch an ``INSERT ... ON CONFLICT`` into multi-row statements
     ("insertmanyvalues"); without it psycopg runs one statement per row, and the analytics summaries'
-    statement-level triggers (ADR 0018) would run once per row instead of once per batch (ten times slower).
-    """
-    conn.execute(statement.returning(*table.primary_key.columns), rows).all()
+    statement-level triggers (ADR 0018) would run once per row instead of once per batch (ten times slower)."""
+    return statement.returning(*table.primary_key.columns)
+
+
+def _many(conn: Connection, statement: Executable, rows: list[Row]) -> None:
+    """Runs ``statement`` for every row as multi-row statements of up to 1,000 rows each (see :func:`_returning`)."""
+    conn.execute(statement, rows).all()

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Row, Table, func, select, update
+from sqlalchemy import Column, Connection, Engine, Executable, Row, Table, bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from node.chain.errors import ContractRevert, RequestAlreadyApplied
@@ -76,6 +76,25 @@ def _key(table: Table) -> Column[Any]:
     return key
 
 
+_DRIVE_STATEMENTS: dict[tuple[Table, bool], tuple[Executable, Executable]] = {}
+"""Per intent table and ``skip_locked``: the lock and the completion, built once (ADR 0020: keying a statement
+object cost more than running it)."""
+
+
+def _drive_statements(table: Table, skip_locked: bool) -> tuple[Executable, Executable]:
+    statements = _DRIVE_STATEMENTS.get((table, skip_locked))
+    if statements is None:
+        key = _key(table)
+        intent_id = bindparam("p_intent_id", type_=key.type)
+        lock = select(table).where(key == intent_id).with_for_update(skip_locked=skip_locked)
+        done = (update(table).where(key == intent_id)
+                .values(status=DONE, result=bindparam("p_result", type_=table.c.result.type),
+                        attempts=table.c.attempts + 1, completed_at=func.now())
+                .returning(*table.c))  # fmt: skip
+        statements = _DRIVE_STATEMENTS[(table, skip_locked)] = (lock, done)
+    return statements
+
+
 def drive(engine: Engine, table: Table, intent_id: int, step: Step, *, skip_locked: bool = False) -> Row[Any] | None:
     """Completes one intent exactly once and returns its row as it ends up (``done``, ``failed``, or as found).
 
@@ -85,18 +104,14 @@ def drive(engine: Engine, table: Table, intent_id: int, step: Step, *, skip_lock
     transaction of their own and the error is raised: the contract's refusal for a refused first write (the intent
     is then ``failed``), the error itself otherwise (the intent stays ``pending``).
     """
-    key = _key(table)
+    lock, done = _drive_statements(table, skip_locked)
     try:
         with engine.begin() as conn:
-            row = conn.execute(select(table).where(key == intent_id).with_for_update(skip_locked=skip_locked)).first()
+            row = conn.execute(lock, {"p_intent_id": intent_id}).first()
             if row is None or row.status != PENDING:
                 return row
             result = step(conn, row)
-            return conn.execute(
-                update(table).where(key == intent_id)
-                .values(status=DONE, result=result, attempts=table.c.attempts + 1, completed_at=func.now())
-                .returning(*table.c)
-            ).one()  # fmt: skip
+            return conn.execute(done, {"p_intent_id": intent_id, "p_result": result}).one()
     except Refused as refused:
         _note_failure(engine, table, intent_id, refused.cause, abandon=True)
         raise refused.cause from None

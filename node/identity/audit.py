@@ -16,6 +16,8 @@ from node.identity.permissions import Principal
 from node.models.app import audit_event
 
 _a = audit_event.c
+_INSERT = insert(audit_event)
+"""Built once, every column bound when it runs (ADR 0020: keying a statement object cost more than running it)."""
 
 
 def record(
@@ -25,11 +27,11 @@ def record(
     """Appends one event. ``actor`` None is the operator at the command line, unless ``self_service`` names the
     (user id, email) acting through an emailed link or its own password."""
     actor_id, actor_email = (actor.user_id, actor.email) if actor else self_service or (None, None)
-    conn.execute(insert(audit_event).values(
-        actor_user_id=actor_id, actor_email=actor_email,
-        via_api_key=actor.via_api_key if actor else False, action=action, organisation_id=organisation_id,
-        target_id=target_id, details=details,
-    ))  # fmt: skip
+    conn.execute(_INSERT, {
+        "actor_user_id": actor_id, "actor_email": actor_email,
+        "via_api_key": actor.via_api_key if actor else False, "action": action, "organisation_id": organisation_id,
+        "target_id": target_id, "details": details,
+    })  # fmt: skip
 
 
 SORTABLE = {"at": _a.at, "event_id": _a.event_id, "action": _a.action}

@@ -24,7 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, LargeBinary, Row, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Executable,
+    LargeBinary,
+    Row,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -102,10 +114,7 @@ def find(conn: Connection, principal: Principal, operation: str, key: str | None
     """The record a retry with this key refers to, if any."""
     if key is None:
         return None
-    query = select(programme_change).where(
-        _c.idempotency_scope == scope_of(principal), _c.operation == operation, _c.idempotency_key == key
-    )
-    return conn.execute(query).first()
+    return conn.execute(_FIND, {"p_scope": scope_of(principal), "p_operation": operation, "p_key": key}).first()
 
 
 def check_same_request(row: Row[Any], digest: bytes) -> None:
@@ -140,16 +149,10 @@ def record_in(
     must be rolled back)."""
     values = {
         "operation": operation, "programme_id": programme_id, "idempotency_scope": scope_of(principal),
-        "idempotency_key": key, "request_hash": digest, "request_ref": next_request_ref(), "payload": payload,
+        "idempotency_key": key, "request_hash": digest, "payload": payload,
         "requested_by": dataclasses.asdict(principal),
     }  # fmt: skip
-    statement = insert(programme_change).values(values)
-    if key is not None:
-        statement = statement.on_conflict_do_nothing(
-            index_elements=[_c.idempotency_scope, _c.operation, _c.idempotency_key],
-            index_where=_c.idempotency_key.is_not(None),
-        )
-    change_id = conn.execute(statement.returning(_c.change_id)).scalar()
+    change_id = conn.execute(_RECORD if key is None else _RECORD_KEYED, values).scalar()
     if change_id is None:  # a concurrent request with the same key recorded it first
         existing = find(conn, principal, operation, key)
         assert existing is not None
@@ -164,6 +167,25 @@ def next_request_ref() -> ColumnElement[bytes]:
     namespace = select(request_namespace.c.namespace).scalar_subquery()
     tagged = literal(SEQUENCED_REF_TAG, LargeBinary).op("||")(namespace)
     return tagged.op("||", return_type=LargeBinary)(func.int8send(request_ref_seq.next_value()))
+
+
+def _record_statements() -> tuple[Executable, Executable]:
+    """The intent's insert, without and with a client's key (then a concurrent retry's row wins): the request
+    reference is computed by the statement, every other column is bound when it runs."""
+    plain = insert(programme_change).values(request_ref=next_request_ref())
+    keyed = plain.on_conflict_do_nothing(
+        index_elements=[_c.idempotency_scope, _c.operation, _c.idempotency_key],
+        index_where=_c.idempotency_key.is_not(None),
+    )
+    return plain.returning(_c.change_id), keyed.returning(_c.change_id)
+
+
+_FIND = select(programme_change).where(
+    _c.idempotency_scope == bindparam("p_scope"), _c.operation == bindparam("p_operation"),
+    _c.idempotency_key == bindparam("p_key"),
+)  # fmt: skip
+_RECORD, _RECORD_KEYED = _record_statements()
+"""Built once, on every write's path (ADR 0020): keying a statement object cost more than running it."""
 
 
 Step = Callable[[Connection, Row[Any]], dict[str, Any]]
