@@ -1,6 +1,6 @@
 """Transfers through the REST API against raw chain throughput, measured in the same run.
 
-    python -m bench.api [--transfers 200] [--clients 4] [--quick] [--profile DIR]
+    python -m bench.api [--transfers 200] [--clients 4] [--quick] [--profile DIR [--wall]]
 
 Run it from the repository root. It starts a real node with tests/runtime/node.py: ``registry up`` in a subprocess
 on a temporary data directory (its own Anvil, the API with its indexer, and PostgreSQL: a fresh database on
@@ -24,7 +24,8 @@ During each phase it also counts the CPU time of the node's processes (Linux ``/
 background child (indexer, email outbox), Anvil and the database's server processes serving the node (the backends
 of the node's database on ``DATABASE_URL``'s server, or the embedded server), printed per transfer. With
 ``--profile DIR`` it records the API phase with ``py-spy record --gil`` (py-spy must be installed) into ``DIR``: the
-collapsed stacks of each Python process of the node (``api-<pid>.txt``, ``background-<pid>.txt``).
+collapsed stacks of each Python process of the node (``api-<pid>.txt``, ``background-<pid>.txt``); with ``--wall``
+every thread is sampled, waiting or not (``--idle --threads``), to see where a transfer's time goes.
 Prints a table; the last line is JSON with ``transfers``, ``clients``, ``raw_tx_per_s``, ``api_transfers_per_s``,
 ``ratio`` (api / raw), ``api_p50_ms`` and ``api_p95_ms``. Target: ratio >= 0.5.
 """
@@ -64,6 +65,7 @@ from node.chain.compiler import load_artifacts
 from node.chain.deployment import Deployment, manifest_path
 from node.chain.registry import Registry
 from node.config import ANVIL_DEV_KEY
+from node.db.embedded import EmbeddedPostgres, postmaster_identity
 from node.security.tokens import Claims, issue_token
 from tests.runtime.node import Node
 
@@ -72,6 +74,9 @@ QUICK_TRANSFERS = 8
 ROOT_EMAIL = "root@bench.example.org"
 DEVELOPER = "ProgrammeDeveloper"
 REQUEST_TIMEOUT = 60.0
+RAW_POLL = 0.001
+"""The raw phase polls for each receipt every millisecond: the fastest web3 waits, so the baseline is never slowed by
+its own pauses (the node's client starts at 1 ms too, then backs off)."""
 
 
 class BenchNode(Node):
@@ -264,7 +269,7 @@ def raw_phase(client: ChainClient, registry: Registry, pair: Pair, count: int, l
                   "maxFeePerGas": fee, "maxPriorityFeePerGas": 10**9, "type": 2}  # fmt: skip
             tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
             receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=client.receipt_timeout,
-                                                          poll_latency=client.poll_latency)  # fmt: skip
+                                                          poll_latency=RAW_POLL)  # fmt: skip
             if receipt["status"] == 1:
                 phase.latencies.append(time.perf_counter() - sent)
             else:
@@ -330,6 +335,8 @@ def split(transfers: int, clients: int) -> list[int]:
 # ---------------------------------------------------------------------------------------------- the node's CPU
 
 PROCESS_GROUPS = ("api", "background", "anvil", "postgres")
+CLIENT = "bench client"
+"""This process: the raw phase's signing thread or the API phase's HTTP clients, which share the machine's cores."""
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -366,9 +373,12 @@ def _command(pid: int) -> str:
         return ""
 
 
-def node_processes(node_pid: int, database_url: str | None) -> dict[str, list[int]]:
+def node_processes(node_pid: int, database_url: str | None, data_dir: Path) -> dict[str, list[int]]:
     """The node's processes by group: ``registry up`` itself (the API), its background child, Anvil, and the
-    PostgreSQL processes serving it (the embedded server's, or the backends of its database on a shared server)."""
+    PostgreSQL processes serving it (the embedded server's, or the backends of its database on a shared server).
+
+    The embedded server is not the node's descendant (its library starts it detached, as another user when run as
+    root): it is found by its ``postmaster.pid``, with its children."""
     groups: dict[str, list[int]] = {name: [] for name in PROCESS_GROUPS}
     groups["api"].append(node_pid)
     for pid in _descendants(node_pid):
@@ -385,39 +395,47 @@ def node_processes(node_pid: int, database_url: str | None) -> dict[str, list[in
             rows = conn.execute("select pid from pg_stat_activity where datname = current_database() "
                                 "and pid <> pg_backend_pid()").fetchall()  # fmt: skip
         groups["postgres"] += [int(row[0]) for row in rows]
+    else:
+        postmaster = postmaster_identity(EmbeddedPostgres(data_dir / "postgres").pgdata)
+        if postmaster is not None:
+            groups["postgres"] += [postmaster.pid, *_descendants(postmaster.pid)]
     return groups
 
 
 class CpuMeter:
     """CPU seconds of the node's process groups between ``start`` and ``stop`` (processes seen at either end)."""
 
-    def __init__(self, node_pid: int, database_url: str | None) -> None:
-        self.node_pid, self.database_url = node_pid, database_url
+    def __init__(self, node_pid: int, database_url: str | None, data_dir: Path) -> None:
+        self.node_pid, self.database_url, self.data_dir = node_pid, database_url, data_dir
         self.before: dict[int, float] = {}
         self.groups: dict[str, list[int]] = {}
+        self.client_before = 0.0
 
     def start(self) -> None:
-        self.groups = node_processes(self.node_pid, self.database_url)
+        self.groups = node_processes(self.node_pid, self.database_url, self.data_dir)
         self.before = {pid: _cpu_seconds(pid) for pids in self.groups.values() for pid in pids}
+        self.client_before = time.process_time()
 
     def stop(self) -> dict[str, float]:
-        later = node_processes(self.node_pid, self.database_url)
+        later = node_processes(self.node_pid, self.database_url, self.data_dir)
         used: dict[str, float] = {}
         for name in PROCESS_GROUPS:
             pids = set(self.groups.get(name, [])) | set(later[name])
             used[name] = sum(_cpu_seconds(pid) - self.before.get(pid, 0.0) for pid in pids)
+        used[CLIENT] = time.process_time() - self.client_before
         return used
 
 
 class Profiler:
     """``py-spy record`` (raw collapsed stacks of the thread holding the GIL) on the node's Python processes."""
 
-    def __init__(self, directory: Path, groups: dict[str, list[int]]) -> None:
+    def __init__(self, directory: Path, groups: dict[str, list[int]], wall: bool = False) -> None:
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         if not Path(spy).exists():
             raise RuntimeError("--profile needs py-spy (pip install py-spy)")
         directory.mkdir(parents=True, exist_ok=True)
-        options = ["--format", "raw", "--rate", "200", "--nonblocking", "--gil"]
+        options = ["--format", "raw", "--rate", "200", "--nonblocking",
+                   *(["--idle", "--threads"] if wall else ["--gil"])]  # fmt: skip
         self.recorders = [
             subprocess.Popen(
                 [spy, "record", "--pid", str(pid), *options, "--output", str(directory / f"{name}-{pid}.txt")],
@@ -436,7 +454,7 @@ class Profiler:
             recorder.wait(timeout=60)
 
 
-def measure(transfers: int, clients: int = 4, profile: Path | None = None) -> Result:
+def measure(transfers: int, clients: int = 4, profile: Path | None = None, wall: bool = False) -> Result:
     if clients < 1 or transfers < clients:
         raise ValueError("need at least one client and at least one transfer per client")
     counts = split(transfers, clients)
@@ -453,12 +471,12 @@ def measure(transfers: int, clients: int = 4, profile: Path | None = None) -> Re
             deployment = Deployment.load(manifest_path(node.data_dir, client.chain_id))
             registry = Registry(client, deployment.registry, load_artifacts()["CarbonRegistry"].abi)
             assert node.process is not None
-            meter = CpuMeter(node.process.pid, database_url)
+            meter = CpuMeter(node.process.pid, database_url, node.data_dir)
             meter.start()
             raw = raw_phase(client, registry, raw_pair, transfers, lock_dir)
             raw_cpu = meter.stop()
             meter.start()
-            profiler = Profiler(profile, meter.groups) if profile is not None else None
+            profiler = Profiler(profile, meter.groups, wall) if profile is not None else None
             try:
                 api = api_phase(node.api, api_pairs, counts)
             finally:
@@ -508,8 +526,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRANSFERS} transfers per phase (smoke run)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="record the API phase with py-spy into this directory (collapsed stacks)")  # fmt: skip
+    parser.add_argument(
+        "--wall",
+        action="store_true",
+        help="with --profile: sample every thread, waiting ones too, not the GIL holder only",
+    )
     args = parser.parse_args(argv)
-    result = measure(QUICK_TRANSFERS if args.quick else args.transfers, args.clients, args.profile)
+    result = measure(QUICK_TRANSFERS if args.quick else args.transfers, args.clients, args.profile, args.wall)
     report(result)
     return 0 if result.ok else 1
 

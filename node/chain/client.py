@@ -46,6 +46,8 @@ logger = logging.getLogger("registry.chain")
 
 _GAS_HEADROOM_NUMERATOR = 6
 _GAS_HEADROOM_DENOMINATOR = 5  # estimate x 1.2: storage refunds and warm/cold differences between estimate and block
+_FIRST_RECEIPT_POLL = 0.001
+"""Seconds before the first receipt poll after sending; the pause doubles from there up to ``poll_latency``."""
 
 
 @dataclass(frozen=True)
@@ -292,9 +294,15 @@ class ChainClient:
 
     def _wait(self, tx_hash: HexBytes) -> TxReceipt:
         """Polls ``eth_getTransactionReceipt`` until the receipt comes, formatted as web3 formats it (what
-        ``wait_for_transaction_receipt`` did, without its per-call formatting and provider cost)."""
+        ``wait_for_transaction_receipt`` did, without its per-call formatting and provider cost).
+
+        The pauses between polls start at 1 ms and double up to ``poll_latency``: an automining chain (Anvil, a
+        private registry chain) mines a moment after ``eth_sendRawTransaction`` answers, and a first pause of the
+        whole ``poll_latency`` was about a tenth of an API transfer's time (bench.api, ADR 0021); on a chain with
+        slower blocks the few extra early polls cost nothing that matters."""
         deadline = time.monotonic() + self.receipt_timeout
         params = [tx_hash.to_0x_hex()]
+        pause = min(_FIRST_RECEIPT_POLL, self.poll_latency)
         while True:
             answer = self.rpc(lambda: self.http.request("eth_getTransactionReceipt", params))
             result = answer.get("result")
@@ -311,7 +319,8 @@ class ChainClient:
                     "Transaction {tx_hash} was sent but not mined within {seconds} s.",
                     params={"tx_hash": tx_hash.to_0x_hex(), "seconds": round(self.receipt_timeout)},
                 )
-            time.sleep(self.poll_latency)
+            time.sleep(pause)
+            pause = min(pause * 2, self.poll_latency)
 
     def _explain_failure(
         self, tx: dict[str, Any], receipt: TxReceipt, *, with_all_gas: bool = False
