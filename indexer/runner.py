@@ -33,6 +33,9 @@ logger = logging.getLogger("registry.indexer")
 
 LOCK_KEY = 0x52454749535452  # "REGISTR": one advisory lock per database
 BLOCKS_KEPT = 2048
+PRUNE_EVERY = 64
+"""Stored headers below ``BLOCKS_KEPT`` are deleted when the cursor crosses a multiple of this, not every batch: one
+statement fewer per batch while following the head (ADR 0021), at most this many extra rows kept."""
 
 
 @dataclass
@@ -78,6 +81,11 @@ class Indexer:
         self.config = config or IndexerConfig()
         self.range = self.config.initial_range
         self.stats = IndexerStats()
+        self._following = False
+        self._known: tuple[int, bytes] | None = None
+        """While ``run`` holds the lock: the cursor as this indexer last read or wrote it, so a step or an idle poll
+        does not read it back (ADR 0021). Anything else that moves the cursor meanwhile is caught by the batch's locked
+        re-read, which fails the step; ``run`` then starts over and reads it again."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -92,9 +100,13 @@ class Indexer:
                         continue
                     self.stats.active = True
                     logger.info("indexer %s active", self.config.name)
-                    while not stop.is_set():
-                        if not self.step(conn):
-                            self._idle(stop)
+                    self._following = True
+                    try:
+                        while not stop.is_set():
+                            if not self.step(conn):
+                                self._idle(stop)
+                    finally:
+                        self._following, self._known = False, None
             except Exception:
                 self.stats.active = False
                 logger.exception("indexer step failed; retrying")
@@ -124,7 +136,12 @@ class Indexer:
 
     def step(self, conn: Connection) -> bool:
         """One range applied or one reorg rolled back: True; nothing to do: False."""
-        cursor_block, cursor_hash = self._cursor(conn)
+        if self._known is None:
+            cursor = self._cursor(conn)
+            self._known = cursor if self._following else None
+        else:
+            cursor = self._known
+        cursor_block, cursor_hash = cursor
         head = self.reader.head()
         self.stats.head_block = head
         target = head - self.config.confirmations
@@ -155,6 +172,8 @@ class Indexer:
         dated = [_dated(e, headers[e.block_number]) for e in events]  # type: ignore[arg-type]
         with conn.begin():
             applied = self._apply(conn, dated, headers, head, last, cursor_block)
+        if self._known is not None:
+            self._known = (last, headers[last].hash)  # type: ignore[union-attr]
         self._adapt(len(logs), last - first + 1)
         self.stats.indexed_block = last
         self.stats.events_applied += applied
@@ -177,7 +196,8 @@ class Indexer:
             "p_head_time": head_time, "p_safe_block": max(0, head - self.config.finality_depth),
             "p_applied": applied, "p_updated_at": datetime.now(UTC),
         })  # fmt: skip
-        conn.execute(_DROP_BLOCKS, {"p_below": last - BLOCKS_KEPT})
+        if last // PRUNE_EVERY != expected_cursor // PRUNE_EVERY:
+            conn.execute(_DROP_BLOCKS, {"p_below": last - BLOCKS_KEPT})
         _announce(conn, last)
         return applied
 
@@ -188,6 +208,7 @@ class Indexer:
             self.range = max(1, self.range // 2)
 
     def _reorg(self, conn: Connection, cursor_block: int) -> None:
+        self._known = None  # rolled back below: read again at the next step
         with conn.begin():
             ancestor, ancestor_hash = find_common_ancestor(conn, self.reader, cursor_block)
             dropped = rollback_to(conn, ancestor, ancestor_hash, self.config.name)

@@ -40,6 +40,7 @@ from web3.types import RPCResponse, TxReceipt
 from node.chain import activity
 from node.chain.errors import ChainUnavailable, ContractRevert, ErrorDecoder, TransactionReverted
 from node.chain.jsonrpc import JsonRpcHttp, RpcTimeout, RpcUnreachable
+from node.chain.signing import TransactionSigner
 
 T = TypeVar("T")
 logger = logging.getLogger("registry.chain")
@@ -95,6 +96,7 @@ class ChainClient:
         self._gas_price: tuple[float, int] | None = None
         self._gas_limit: tuple[float, int] | None = None
         self.account: LocalAccount = Account.from_key(private_key)
+        self._signer = TransactionSigner(self.account)
         self.receipt_timeout = receipt_timeout
         self.poll_latency = poll_latency
         lock_dir.mkdir(parents=True, exist_ok=True)
@@ -277,9 +279,9 @@ class ChainClient:
         with self._nonce_section() as next_nonce:
             for attempt in range(2):
                 tx["nonce"] = next_nonce()
-                signed = self.account.sign_transaction(tx)
+                signed = self._signer.sign(tx)
                 try:
-                    return HexBytes(self._raw("eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]))
+                    return HexBytes(self._raw("eth_sendRawTransaction", ["0x" + signed.hex()]))
                 except Web3RPCError as exc:
                     # Another sender with this key, outside our locks, took the nonce: read it again once.
                     if attempt == 0 and "nonce" in str(exc).lower():
