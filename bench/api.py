@@ -1,6 +1,6 @@
 """Transfers through the REST API against raw chain throughput, measured in the same run.
 
-    python -m bench.api [--transfers 200] [--clients 4] [--quick] [--profile DIR [--wall]]
+    python -m bench.api [--transfers 400] [--clients 4] [--rounds 5] [--quick] [--profile DIR [--wall]]
 
 Run it from the repository root. It starts a real node with tests/runtime/node.py: ``registry up`` in a subprocess
 on a temporary data directory (its own Anvil, the API with its indexer, and PostgreSQL: a fresh database on
@@ -18,6 +18,9 @@ transfers each:
     clients share an account), each posting ``POST /transfers`` with an ``Idempotency-Key`` and waiting for the
     answer, which comes once the transfer is mined and indexed. Only 201 counts: any other answer is printed and
     the exit status is 1.
+
+The phases alternate in ``--rounds`` rounds (raw, API, raw, API...), N/rounds transfers each, and the figures are over
+all rounds: the machine's speed drifts by a fifth within a minute, and alternating gives both phases the same drift.
 
 Afterwards every pair's balances are read from the contract: each receiver must hold exactly what was sent to it.
 During each phase it also counts the CPU time of the node's processes (Linux ``/proc``): the API process, its
@@ -74,6 +77,8 @@ QUICK_TRANSFERS = 8
 ROOT_EMAIL = "root@bench.example.org"
 DEVELOPER = "ProgrammeDeveloper"
 REQUEST_TIMEOUT = 60.0
+ROUNDS = 5
+RAW_PHASE = "raw chain (1 thread, web3)"
 RAW_POLL = 0.001
 """The raw phase polls for each receipt every millisecond: the fastest web3 waits, so the baseline is never slowed by
 its own pauses (the node's client starts at 1 ms too, then backs off)."""
@@ -127,6 +132,14 @@ class Phase:
     @property
     def per_second(self) -> float:
         return self.succeeded / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, part: Phase) -> None:
+        """Counts one round of this phase in: its time, answers and failures."""
+        self.seconds += part.seconds
+        self.latencies += part.latencies
+        self.failures += part.failures
+        for status, answers in part.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + answers
 
     def percentile_ms(self, percent: int) -> float:
         if not self.latencies:
@@ -254,7 +267,7 @@ def _pairs(node: BenchNode, counts: Sequence[int]) -> list[Pair]:
 
 def raw_phase(client: ChainClient, registry: Registry, pair: Pair, count: int, lock_dir: Path) -> Phase:
     """One thread: build, sign and send each transfer, then wait for its receipt, as fast as web3 goes."""
-    phase = Phase("raw chain (1 thread, web3)", count)
+    phase = Phase(RAW_PHASE, count)
     w3, account, contract = client.w3, client.account, registry.contract
     fee = w3.eth.gas_price * 3 + 10**9
     # The node's own nonce lock (ChainClient's file lock in ``lock_dir``): nothing else sends with this key meanwhile.
@@ -316,6 +329,11 @@ def api_phase(api_url: str, pairs: Sequence[Pair], counts: Sequence[int]) -> Pha
         thread.join()
     phase.seconds = time.perf_counter() - started
     return phase
+
+
+def _accumulate(total: dict[str, float], part: dict[str, float]) -> None:
+    for name, seconds in part.items():
+        total[name] = total.get(name, 0.0) + seconds
 
 
 def _moved(registry: Registry, pair: Pair, sent: int, errors: list[str]) -> int:
@@ -454,10 +472,20 @@ class Profiler:
             recorder.wait(timeout=60)
 
 
-def measure(transfers: int, clients: int = 4, profile: Path | None = None, wall: bool = False) -> Result:
-    if clients < 1 or transfers < clients:
-        raise ValueError("need at least one client and at least one transfer per client")
+def measure(transfers: int, clients: int = 4, profile: Path | None = None, wall: bool = False,
+            rounds: int = ROUNDS) -> Result:  # fmt: skip
+    """Both phases, ``rounds`` times each, alternating (raw, API, raw, API...); figures over all rounds.
+
+    Why rounds: this machine's speed drifts by a fifth within a minute (other tenants), and one raw phase lasts about
+    three seconds; alternating exposes both phases to the same drift, so the ratio measures the node, not the moment.
+    With ``profile`` one round of each: the recorder attaches around a single API phase.
+    """
+    rounds = 1 if profile is not None else rounds
+    if clients < 1 or rounds < 1 or transfers < clients * rounds:
+        raise ValueError("need at least one client, one round, and a transfer per client per round")
     counts = split(transfers, clients)
+    raw_rounds = split(transfers, rounds)
+    api_rounds = [split(count, rounds) for count in counts]
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-api-")))
         database_url = _database(stack, tmp) if os.environ.get("DATABASE_URL") else None
@@ -472,17 +500,21 @@ def measure(transfers: int, clients: int = 4, profile: Path | None = None, wall:
             registry = Registry(client, deployment.registry, load_artifacts()["CarbonRegistry"].abi)
             assert node.process is not None
             meter = CpuMeter(node.process.pid, database_url, node.data_dir)
-            meter.start()
-            raw = raw_phase(client, registry, raw_pair, transfers, lock_dir)
-            raw_cpu = meter.stop()
-            meter.start()
-            profiler = Profiler(profile, meter.groups, wall) if profile is not None else None
-            try:
-                api = api_phase(node.api, api_pairs, counts)
-            finally:
-                if profiler is not None:
-                    profiler.stop()
-            cpu = meter.stop()
+            raw, api = Phase(RAW_PHASE, transfers), Phase(f"REST API ({clients} clients)", transfers)
+            raw_cpu: dict[str, float] = {}
+            cpu: dict[str, float] = {}
+            for round_ in range(rounds):
+                meter.start()
+                raw.add(raw_phase(client, registry, raw_pair, raw_rounds[round_], lock_dir))
+                _accumulate(raw_cpu, meter.stop())
+                meter.start()
+                profiler = Profiler(profile, meter.groups, wall) if profile is not None else None
+                try:
+                    api.add(api_phase(node.api, api_pairs, [count[round_] for count in api_rounds]))
+                finally:
+                    if profiler is not None:
+                        profiler.stop()
+                _accumulate(cpu, meter.stop())
         except Exception:
             print(f"--- node log (last 4000 characters)\n{node.log()[-4000:]}", file=sys.stderr)
             raise
@@ -521,7 +553,9 @@ def report(result: Result) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--transfers", type=int, default=200, help="transfers per phase (default 200)")
+    parser.add_argument("--transfers", type=int, default=400, help="transfers per phase (default 400)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS,
+                        help=f"alternate the phases this many times each (default {ROUNDS})")  # fmt: skip
     parser.add_argument("--clients", type=int, default=4, help="concurrent API clients (default 4)")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_TRANSFERS} transfers per phase (smoke run)")
     parser.add_argument("--profile", type=Path, default=None,
@@ -532,7 +566,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="with --profile: sample every thread, waiting ones too, not the GIL holder only",
     )
     args = parser.parse_args(argv)
-    result = measure(QUICK_TRANSFERS if args.quick else args.transfers, args.clients, args.profile, args.wall)
+    transfers = QUICK_TRANSFERS if args.quick else args.transfers
+    rounds = 1 if args.quick else args.rounds
+    result = measure(transfers, args.clients, args.profile, args.wall, rounds)
     report(result)
     return 0 if result.ok else 1
 
