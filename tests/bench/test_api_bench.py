@@ -1,5 +1,5 @@
-"""``python -m bench.api`` in-process with a few transfers per phase: every API transfer answers 201, the chain
-balances move by exactly the transfers sent, and the JSON comes last. Speed figures are never asserted."""
+"""``python -m bench.api`` in-process with a few transfers per phase in two alternating rounds: every API transfer
+answers 201, the chain balances move by exactly the transfers sent over both rounds, and the JSON comes last. Speed figures are never asserted."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ KEYS = {"transfers", "clients", "raw_tx_per_s", "api_transfers_per_s", "ratio", 
 
 
 def test_api_bench_sends_every_transfer_once_and_prints_json_last(capsys: pytest.CaptureFixture[str]) -> None:
-    result = measure(QUICK_TRANSFERS, clients=4)
+    result = measure(QUICK_TRANSFERS, clients=4, rounds=2)  # two rounds of each phase, alternating
     assert result.api.statuses == {201: QUICK_TRANSFERS}
     assert (result.api.failures, result.raw.failures, result.balance_errors) == ([], [], [])
     assert result.api.succeeded == result.raw.succeeded == QUICK_TRANSFERS
