@@ -1,5 +1,6 @@
 """``python -m bench.api`` in-process with a few transfers per phase in two alternating rounds: every API transfer
-answers 201, the chain balances move by exactly the transfers sent over both rounds, and the JSON comes last. Speed figures are never asserted."""
+answers 201, the chain balances move by exactly the transfers sent over both rounds, and the JSON comes last. Speed
+figures are never asserted."""
 
 from __future__ import annotations
 
