@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 from hypothesis import given, settings
@@ -64,3 +65,10 @@ def test_other_shapes_go_through_eth_account() -> None:
                    "chainId": 31337, "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9, "type": 2}  # fmt: skip
     for tx in (legacy, with_access_list, hex_numbers):
         assert SIGNER.sign(tx) == _expected(tx)
+
+
+def test_a_malformed_address_is_left_to_eth_account_to_refuse() -> None:
+    tx = {"to": "0x5FbDB2315678afecb367f032d93F642f64180a", "data": "0x", "gas": 21_000, "nonce": 1, "chainId": 31337,
+          "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9, "type": 2}  # fmt: skip
+    with pytest.raises((TypeError, ValueError)):
+        SIGNER.sign(tx)
