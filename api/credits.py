@@ -131,7 +131,7 @@ class TransferSelection:
     newest_first: bool
 
 
-def transfer_selection(
+async def transfer_selection(
     programme_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Sender or receiver")] = None,
     state: Annotated[TransferState | None, Query()] = None,
@@ -148,7 +148,7 @@ def transfer_selection(
 TransferSelectionDep = Annotated[TransferSelection, Depends(transfer_selection)]
 
 
-def id_page(
+async def id_page(
     after: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> tuple[int | None, int]:  # fmt: skip

@@ -48,7 +48,7 @@ async def index_waiter_lifespan(app: FastAPI) -> AsyncIterator[None]:
             await anyio.to_thread.run_sync(waiter.close)  # joins a thread: off the event loop
 
 
-def index_waiter(request: Request) -> IndexWaiter:
+async def index_waiter(request: Request) -> IndexWaiter:
     """The process's waiter; 503 if the application runs without its lifespan (no waiter, no way to wait)."""
     waiter: IndexWaiter | None = getattr(request.app.state, "index_waiter", None)
     if waiter is None:

@@ -180,7 +180,7 @@ class ProgrammeSelection:
     order: str
 
 
-def programme_selection(
+async def programme_selection(
     stage: Annotated[Stage | None, Query()] = None, sector: Annotated[SectorName | None, Query()] = None,
     sectoral_scope: Annotated[int | None, Query(ge=1, le=15)] = None, owner: AccountId = None,
     certifier: AccountId = None,
@@ -200,7 +200,7 @@ def programme_selection(
 ProgrammeSelectionDep = Annotated[ProgrammeSelection, Depends(programme_selection)]
 
 
-def programme_page(
+async def programme_page(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page")] = None,
 ) -> tuple[int, str | None]:  # fmt: skip

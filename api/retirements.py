@@ -77,7 +77,7 @@ class RetirementSelection:
     newest_first: bool
 
 
-def retirement_selection(
+async def retirement_selection(
     programme_id: Annotated[int | None, Query(ge=1, le=2**40 - 1)] = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="The holder")] = None,
     state: Annotated[RetirementState | None, Query()] = None,

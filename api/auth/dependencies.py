@@ -59,8 +59,9 @@ def any_principal(
         return principal_for_api_key(conn, key)
 
 
-def current_principal(principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
-    """A caller allowed to use the API (its first password already changed)."""
+async def current_principal(principal: Annotated[Principal, Depends(any_principal)]) -> Principal:
+    """A caller allowed to use the API (its first password already changed). ``async``, as every dependency here that
+    does no I/O: FastAPI runs a plain ``def`` dependency in a worker thread, a hop per request (ADR 0021)."""
     if principal.must_change_password:
         raise PasswordChangeRequired("Change the initial password with POST /auth/password first.")
     return principal

@@ -4,7 +4,7 @@
 ``sort`` enum of each list is a local of :func:`list_params`.)
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -19,12 +19,12 @@ MAX_PAGE = 1_000_000
 """Far beyond any registry's data (100 million rows at the largest page size), and keeps the offset a bigint."""
 
 
-def list_query_for(name: str, sortable: Iterable[str]) -> Callable[..., ListQuery]:
+def list_query_for(name: str, sortable: Iterable[str]) -> Callable[..., Awaitable[ListQuery]]:
     """The ``ListQuery`` dependency of one list endpoint (use as ``Annotated[ListQuery, Depends(...)]``); ``sort``
     is an enum of exactly the columns it sorts by, so the OpenAPI document offers only values it accepts."""
     sort_key: Any = StrEnum(f"{name}Sort", {key: key for key in sortable})  # type: ignore[misc]
 
-    def list_query(
+    async def list_query(
         page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
         size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
         sort: Annotated[sort_key | None, Query(description="Column to sort by")] = None,

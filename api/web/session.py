@@ -57,7 +57,7 @@ def _next_path(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
-def signed_in(request: Request, principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def signed_in(request: Request, principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     if principal is None:
         raise SignInRequired(_next_path(request))
     if principal.must_change_password:
