@@ -15,7 +15,19 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Executable, Row, Select, bindparam, exists, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Executable,
+    FromClause,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
 from node.config import Settings
@@ -42,15 +54,23 @@ TRANSFER = "transfer"
 _t = credit_transfer.c
 
 
-def _view(conn: Connection, transfer_id: int) -> dict[str, Any]:
+def _named(transfers: FromClause) -> Select[Any]:
+    """``transfers`` (the table, or a statement's rows) with the sender's and receiver's names, as the API shows a
+    transfer; the completion adds the initiator's name and the programme's title to the same shape."""
     o_from, o_to = organisation.alias("sender"), organisation.alias("receiver")
-    row = conn.execute(
-        select(credit_transfer, o_from.c.name.label("from_name"), o_to.c.name.label("to_name"))
-        .outerjoin(o_from, o_from.c.organisation_id == _t.from_account)
-        .outerjoin(o_to, o_to.c.organisation_id == _t.to_account)
-        .where(_t.transfer_id == transfer_id)
-    ).one()  # fmt: skip
-    return shape(row)
+    c = transfers.c
+    return select(transfers, o_from.c.name.label("from_name"), o_to.c.name.label("to_name")).select_from(
+        transfers.outerjoin(o_from, o_from.c.organisation_id == c.from_account).outerjoin(
+            o_to, o_to.c.organisation_id == c.to_account
+        )
+    )
+
+
+_VIEW = _named(credit_transfer).where(_t.transfer_id == bindparam("p_transfer_id"))
+
+
+def _view(conn: Connection, transfer_id: int) -> dict[str, Any]:
+    return shape(conn.execute(_VIEW, {"p_transfer_id": transfer_id}).one())
 
 
 def shape(row: Any) -> dict[str, Any]:
@@ -67,9 +87,10 @@ def shape(row: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _facts(conn: Connection, settings_: Settings, row: Any) -> dict[str, Any]:
-    """What every transfer email says: the transfer, its programme and parties, and a link to it."""
-    title = holdings.programme_title(conn, row.programme_id)
+def _facts(conn: Connection, settings_: Settings, row: Any, title: str | None = None) -> dict[str, Any]:
+    """What every transfer email says: the transfer, its programme and parties, and a link to it. ``title``: the
+    programme's, when the caller read it already (else one query)."""
+    title = holdings.programme_title(conn, row.programme_id) if title is None else title
     return {"transfer_id": row.transfer_id, "programme_id": row.programme_id, "programme_title": title or "",
             "amount": row.amount, "from_id": row.from_account, "to_id": row.to_account,
             "link": f"{settings_.public_url.rstrip('/')}/transfers/{row.transfer_id}"}  # fmt: skip
@@ -175,12 +196,9 @@ def complete(context: ProgrammeContext, conn: Connection, row: Row[Any]) -> dict
     done = _executed(conn, payload["transfer_id"], state="approved" if payload["approved"] else "executed",
                      tx_hash=bytes.fromhex(applied.tx_hash[2:]), tx_hashes=moved.tx_hashes,
                      block_number=applied.block_number)  # fmt: skip
-    link = f"{context.settings.public_url.rstrip('/')}/transfers/{done.transfer_id}"
-    facts = {"transfer_id": done.transfer_id, "programme_id": done.programme_id,
-             "programme_title": done.programme_title or "", "amount": done.amount, "from_id": done.from_account,
-             "to_id": done.to_account, "link": link,
-             "names": {done.from_account: done.from_name, done.to_account: done.to_name,
-                       done.initiator_organisation_id: done.initiator_name}}  # fmt: skip
+    names = {done.from_account: done.from_name, done.to_account: done.to_name,
+             done.initiator_organisation_id: done.initiator_name}  # fmt: skip
+    facts = _facts(conn, context.settings, done, title=done.programme_title or "") | {"names": names}
     if payload["approved"]:
         notifications.transfer_approved(conn, context.settings, initiator_id=done.initiator_organisation_id,
                                         **facts)  # fmt: skip
@@ -201,14 +219,12 @@ def _executed_statement() -> Executable:
                     tx_hashes=bindparam("p_tx_hashes", type_=_t.tx_hashes.type),
                     block_number=bindparam("p_block_number"), updated_at=func.now())
             .returning(*credit_transfer.c).cte("done"))  # fmt: skip
-    o_from, o_to, o_by = organisation.alias("sender"), organisation.alias("receiver"), organisation.alias("initiator")
+    o_by = organisation.alias("initiator")
     return (
-        select(done, o_from.c.name.label("from_name"), o_to.c.name.label("to_name"),
-               o_by.c.name.label("initiator_name"),
-               holdings.programme_title_of(done.c.programme_id).label("programme_title"))
-        .select_from(done.outerjoin(o_from, o_from.c.organisation_id == done.c.from_account)
-                     .outerjoin(o_to, o_to.c.organisation_id == done.c.to_account)
-                     .outerjoin(o_by, o_by.c.organisation_id == done.c.initiator_organisation_id))
+        _named(done)
+        .add_columns(o_by.c.name.label("initiator_name"),
+                     holdings.programme_title_of(done.c.programme_id).label("programme_title"))
+        .outerjoin(o_by, o_by.c.organisation_id == done.c.initiator_organisation_id)
     )  # fmt: skip
 
 

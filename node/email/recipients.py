@@ -21,11 +21,11 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+_USERS = select(_u.user_id, _u.email, _u.name, _u.language).order_by(_u.user_id)
+
+
 def users(conn: Connection, condition: Any) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(_u.user_id, _u.email, _u.name, _u.language).where(condition).order_by(_u.user_id)
-    ).mappings()  # fmt: skip
-    return [dict(row) for row in rows]
+    return [dict(row) for row in conn.execute(_USERS.where(condition)).mappings()]
 
 
 def members(conn: Connection, organisation_ids: Iterable[int]) -> list[dict[str, Any]]:
@@ -36,11 +36,7 @@ def members(conn: Connection, organisation_ids: Iterable[int]) -> list[dict[str,
     return [dict(row) for row in conn.execute(_MEMBERS, {"p_ids": ids}).mappings()]
 
 
-_MEMBERS = (
-    select(_u.user_id, _u.email, _u.name, _u.language)
-    .where(_u.organisation_id.in_(bindparam("p_ids", expanding=True)), _u.role.in_((ADMIN, MANAGER)))
-    .order_by(_u.user_id)
-)
+_MEMBERS = _USERS.where(_u.organisation_id.in_(bindparam("p_ids", expanding=True)), _u.role.in_((ADMIN, MANAGER)))
 """What :func:`members` runs (:func:`users` with its condition), built once: every email of a change reads it."""
 
 
