@@ -28,7 +28,8 @@ MAX_BACKOFF = timedelta(hours=1)
 
 
 class Sender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def deliver(self, row: Any) -> None:
+        """Delivers one outbox row (its recipient, subject, body, language and id); raises to retry or fail it."""
 
 
 class PermanentFailure(Exception):
@@ -42,6 +43,9 @@ class SmtpSender:
         assert settings.smtp_host is not None
         self._settings = settings
         self._host: str = settings.smtp_host
+
+    def deliver(self, row: Any) -> None:
+        self.send(build_message(self._settings, row))
 
     def send(self, message: EmailMessage) -> None:
         s = self._settings
@@ -76,13 +80,11 @@ class LogSender:
     def __init__(self, reason: str = "email disabled") -> None:
         self.reason = reason
 
-    def send(self, message: EmailMessage) -> None:
-        self.log(message["To"], message["Subject"], message.get_content())
-
-    def log(self, recipient: str, subject: str, body: str) -> None:
-        """What the outbox worker calls with a row's fields: building a MIME message only to log its text was about a
-        fifth of the background process's CPU per transfer (bench.api, ADR 0021)."""
-        logger.info("email not sent (%s) to=%s subject=%s\n%s", self.reason, recipient, subject, body)
+    def deliver(self, row: Any) -> None:
+        """Logs the row's fields: building a MIME message only to log its text was about a fifth of the background
+        process's CPU per transfer (bench.api, ADR 0021)."""
+        logger.info("email not sent (%s) to=%s subject=%s\n%s", self.reason, row.recipient, row.subject,
+                    row.body or "")  # fmt: skip
 
 
 def log_reason(settings: Settings) -> str:
@@ -133,10 +135,7 @@ class OutboxWorker:
         now = datetime.now(UTC)
         attempts = row.attempts + 1
         try:
-            if isinstance(self.sender, LogSender):
-                self.sender.log(row.recipient, row.subject, row.body or "")
-            else:
-                self.sender.send(build_message(self._settings, row))
+            self.sender.deliver(row)
         except PermanentFailure as exc:
             logger.warning("email %s to %s refused for good: %s", row.email_id, row.recipient, exc)
             return {"status": "failed", "attempts": attempts, "last_error": str(exc)[:1000]}
